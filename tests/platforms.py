@@ -1,0 +1,134 @@
+"""Local HTTP servers that behave like the platforms Herald publishes to, errors included.
+
+Each records every request it receives (time, headers, body) and answers from a script of
+responses, so tests can make it fail, throttle, hang or succeed.
+"""
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict
+    body: bytes
+    at: float
+
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: dict | str | None = None
+    headers: dict = field(default_factory=dict)
+    delay: float = 0.0
+
+
+class Platform:
+    """Base: a threaded server on a free port. Subclasses implement `answer()`."""
+
+    def __init__(self):
+        self.received: list[Received] = []
+        self.script: list[Reply] = []  # replies used first, in order
+        self.lock = threading.Lock()
+        platform = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _handle(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                got = Received(self.command, self.path, dict(self.headers), body, time.time())
+                with platform.lock:
+                    platform.received.append(got)
+                    reply = platform.script.pop(0) if platform.script else None
+                if reply is None:
+                    reply = platform.answer(got)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body or {})
+                try:
+                    self.send_response(reply.status)
+                    self.send_header("Content-Type", "application/json")
+                    for k, v in reply.headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(payload.encode())))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(payload.encode())
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
+            do_GET = do_POST = do_HEAD = _handle
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}"
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def answer(self, got: Received) -> Reply:
+        raise NotImplementedError
+
+    def posts(self) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if r.method == "POST"]
+
+
+class Webhook(Platform):
+    """A webhook receiver: 200 with an id and url for every POST."""
+
+    def answer(self, got):
+        n = len(self.received)
+        return Reply(200, {"id": f"hook-{n}", "url": f"{self.url}/items/{n}"})
+
+
+class Mastodon(Platform):
+    """The parts of a Mastodon instance Herald uses: statuses with Idempotency-Key and the
+    500-character limit, and verify_credentials. Accepts one access token."""
+
+    def __init__(self, token: str = "good-token"):
+        super().__init__()
+        self.token = token
+        self.statuses: dict[str, dict] = {}  # by Idempotency-Key
+        self.next_id = 1000
+
+    def answer(self, got):
+        if got.headers.get("Authorization") != f"Bearer {self.token}":
+            return Reply(401, {"error": "The access token is invalid"})
+        if got.path == "/api/v1/accounts/verify_credentials" and got.method == "GET":
+            return Reply(200, {"id": "1", "username": "herald"})
+        if got.path != "/api/v1/statuses" or got.method != "POST":
+            return Reply(404, {"error": "Record not found"})
+        text = got.json().get("status", "")
+        if len(text) > 500:
+            return Reply(422, {"error": "Validation failed: Text character limit of 500 exceeded"})
+        key = got.headers.get("Idempotency-Key")
+        with self.lock:
+            if key and key in self.statuses:
+                return Reply(200, self.statuses[key])
+            self.next_id += 1
+            status = {"id": str(self.next_id), "url": f"{self.url}/@herald/{self.next_id}",
+                      "content": text}
+            if key:
+                self.statuses[key] = status
+        return Reply(200, status)

@@ -1,0 +1,34 @@
+"""Herald: self-hosted content scheduling."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from . import config
+from .extensions import csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app: defaults, then the environment, then `overrides` (tests)."""
+    app = Flask(__name__, instance_path=str(ROOT / "instance"),
+                template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
+    config.load(app, overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+
+    from . import database, health, web
+    from .api import bp as api_bp
+    from .cli import init_app as init_cli
+
+    database.init_app(app)
+    web.init_app(app)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(health.bp)
+    init_cli(app)
+    return app

@@ -1,0 +1,50 @@
+"""/api/v1/channels"""
+
+from flask import g, jsonify
+from sqlalchemy import select
+
+from ..extensions import db
+from ..models import Channel
+from ..services import channels
+from . import bp, serializers
+from .auth import require
+from .inputs import json_body
+
+
+@bp.post("/channels")
+def create_channel():
+    require("admin")
+    channel = channels.create(g.workspace_id, g.user_id, json_body())
+    return jsonify(serializers.channel(channel)), 201
+
+
+@bp.get("/channels")
+def list_channels():
+    query = select(Channel).where(Channel.workspace_id == g.workspace_id).order_by(Channel.id)
+    return jsonify(serializers.paginate(query, serializers.channel, db.session))
+
+
+@bp.get("/channels/<int:channel_id>")
+def get_channel(channel_id):
+    return jsonify(serializers.channel(channels.get(g.workspace_id, channel_id)))
+
+
+@bp.patch("/channels/<int:channel_id>")
+def update_channel(channel_id):
+    require("admin")
+    channel = channels.get(g.workspace_id, channel_id)
+    return jsonify(serializers.channel(channels.update(channel, g.user_id, json_body())))
+
+
+@bp.delete("/channels/<int:channel_id>")
+def delete_channel(channel_id):
+    require("admin")
+    channels.delete(channels.get(g.workspace_id, channel_id), g.user_id)
+    return "", 204
+
+
+@bp.post("/channels/<int:channel_id>/check")
+def check_channel(channel_id):
+    require("editor")
+    result = channels.check(channels.get(g.workspace_id, channel_id))
+    return jsonify({"ok": True} if result.ok else {"ok": False, "error": result.error})

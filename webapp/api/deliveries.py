@@ -1,0 +1,69 @@
+"""/api/v1/deliveries, /schedule/upcoming and /queue/stats"""
+
+from datetime import timedelta
+
+from flask import g, jsonify, request
+from sqlalchemy import select
+
+from ..errors import ValidationError
+from ..extensions import db
+from ..models import DELIVERY_STATUSES, OPEN, Delivery
+from ..services import deliveries
+from ..timeutil import now_utc
+from . import bp, serializers
+from .auth import require
+from .inputs import instant_arg, int_arg
+
+
+@bp.get("/deliveries")
+def list_deliveries():
+    query = select(Delivery).where(Delivery.workspace_id == g.workspace_id)
+    status = request.args.get("status")
+    if status:
+        if status not in DELIVERY_STATUSES:
+            raise ValidationError.field("status",
+                                        f"must be one of {', '.join(DELIVERY_STATUSES)}")
+        query = query.where(Delivery.status == status)
+    for name, column in (("channel_id", Delivery.channel_id), ("post_id", Delivery.post_id)):
+        value = int_arg(name)
+        if value:
+            query = query.where(column == value)
+    start, end = instant_arg("from"), instant_arg("to")
+    if start:
+        query = query.where(Delivery.due_at >= start)
+    if end:
+        query = query.where(Delivery.due_at <= end)
+    query = query.order_by(Delivery.due_at, Delivery.id)
+    return jsonify(serializers.paginate(query, serializers.delivery, db.session))
+
+
+@bp.post("/deliveries/<int:delivery_id>/retry")
+def retry_delivery(delivery_id):
+    require("editor")
+    delivery = deliveries.retry(deliveries.get(g.workspace_id, delivery_id), g.user_id)
+    return jsonify(serializers.delivery(delivery))
+
+
+@bp.post("/deliveries/<int:delivery_id>/cancel")
+def cancel_delivery(delivery_id):
+    require("editor")
+    delivery = deliveries.cancel(deliveries.get(g.workspace_id, delivery_id), g.user_id)
+    return jsonify(serializers.delivery(delivery))
+
+
+@bp.get("/schedule/upcoming")
+def upcoming():
+    hours = int_arg("hours", 24, high=168)
+    now = now_utc()
+    rows = db.session.scalars(
+        select(Delivery).where(Delivery.workspace_id == g.workspace_id,
+                               Delivery.status.in_(OPEN),
+                               Delivery.next_attempt_at <= now + timedelta(hours=hours))
+        .order_by(Delivery.next_attempt_at, Delivery.id)).all()
+    return jsonify({"hours": hours, "count": len(rows),
+                    "items": [serializers.delivery(d) for d in rows]})
+
+
+@bp.get("/queue/stats")
+def queue_stats():
+    return jsonify(deliveries.stats(g.workspace_id, int_arg("days", 7, high=366)))

@@ -1,0 +1,82 @@
+"""Rows to JSON, in the contract's shapes. Secrets never leave through here."""
+
+from flask import request
+
+from ..errors import ValidationError
+from ..services.channels import public_config
+from ..timeutil import iso_utc
+
+MAX_PER_PAGE = 200
+
+
+def channel(c) -> dict:
+    return {
+        "id": c.id, "name": c.name, "platform": c.platform, "color": c.color,
+        "config": public_config(c), "rate_limit_per_hour": c.rate_limit_per_hour,
+        "paused": c.paused, "created_at": iso_utc(c.created_at),
+        "updated_at": iso_utc(c.updated_at),
+    }
+
+
+def delivery(d) -> dict:
+    return {
+        "id": d.id, "post_id": d.post_id, "channel_id": d.channel_id,
+        "due_at": iso_utc(d.due_at), "status": d.status, "attempts": d.attempts,
+        "last_error": d.last_error, "external_id": d.external_id,
+        "external_url": d.external_url, "started_at": iso_utc(d.started_at),
+        "finished_at": iso_utc(d.finished_at), "next_attempt_at": iso_utc(d.next_attempt_at),
+        "warnings": d.warnings or [],
+    }
+
+
+def schedule(s) -> dict:
+    return {
+        "id": s.id, "action": s.action, "at": s.start_local.isoformat(),
+        "timezone": s.timezone, "recurrence": s.rrule,
+        "until": s.until_local.isoformat() if s.until_local else None, "count": s.count,
+        "status": s.status, "next_run_at": iso_utc(s.next_run_at), "run_count": s.run_count,
+        "error_count": s.error_count,
+    }
+
+
+def post(p, deliveries) -> dict:
+    return {
+        "id": p.id, "title": p.title, "body": p.body,
+        "channel_ids": [c.id for c in p.channels], "overrides": p.overrides,
+        "tags": p.tags, "priority": p.priority, "campaign_id": p.campaign_id,
+        "status": p.status, "created_at": iso_utc(p.created_at),
+        "updated_at": iso_utc(p.updated_at),
+        "schedules": [schedule(s) for s in p.schedules],
+        "deliveries": [delivery(d) for d in deliveries],
+    }
+
+
+def occurrence(o) -> dict:
+    return {"at": iso_utc(o.at), "local": o.local.isoformat(), "warnings": o.warnings}
+
+
+def page_args() -> tuple[int, int]:
+    fields = {}
+    values = []
+    for name, default, high in (("page", 1, None), ("per_page", 50, None)):
+        raw = request.args.get(name, str(default))
+        if not raw.isdigit() or int(raw) < 1:
+            fields[name] = "must be a whole number of at least 1"
+            values.append(default)
+        else:
+            values.append(int(raw))
+    if fields:
+        raise ValidationError("invalid pagination", fields)
+    page, per_page = values
+    return page, min(per_page, MAX_PER_PAGE)
+
+
+def paginate(query, render, session) -> dict:
+    """Run a select() one page at a time: {"items", "page", "per_page", "total"}."""
+    from sqlalchemy import func, select
+
+    page, per_page = page_args()
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return {"items": [render(r) for r in rows], "page": page, "per_page": per_page,
+            "total": total}

@@ -1,0 +1,81 @@
+"""Configuration: defaults in a class, overlaid by environment variables, then by a test dict."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _retry_delays(raw: str) -> list[int]:
+    delays = [int(part) for part in raw.split(",") if part.strip()]
+    if any(d < 0 for d in delays):
+        raise ValueError("HERALD_RETRY_DELAYS must be non-negative seconds")
+    return delays
+
+
+class Defaults:
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REDIS_URL = "redis://127.0.0.1:6379/0"
+    SMTP_URL = ""
+    MAIL_FROM = "herald@localhost"
+    # Seconds to wait before attempt 2, 3, ...; attempts = len + 1.
+    HERALD_RETRY_DELAYS = [60, 300, 1800]
+    HERALD_ALLOW_PRIVATE_NETWORKS = False
+    # Deliveries due within this many seconds get an exact-time job in rq-scheduler;
+    # the planner brings later ones in as their time approaches.
+    HERALD_HORIZON_SECONDS = 600
+    # Delivery rows are written this far ahead (the queue and "upcoming" show them).
+    HERALD_MATERIALIZE_DAYS = 7
+    # How often the scheduler process runs the planner (re-creating lost jobs, recovering
+    # deliveries of dead workers, materialising recurring occurrences).
+    HERALD_PLANNER_INTERVAL = 5.0
+    # A worker that has not refreshed its heartbeat for this long is considered dead.
+    HERALD_HEARTBEAT_TTL = 15
+    HERALD_QUEUE = "herald"
+    HERALD_HTTP_TIMEOUT = 30.0
+    HERALD_BASE_URL = "http://127.0.0.1:5000"
+
+
+def _instance_secret_key(instance_path: str) -> str:
+    """A per-installation key kept under instance/, so sessions and encrypted
+    credentials survive restarts without any configuration."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def load(app, overrides: dict | None = None) -> None:
+    """Fill app.config: defaults, then the environment, then explicit overrides."""
+    app.config.from_object(Defaults)
+    env = os.environ
+    instance = Path(app.instance_path)
+    app.config["SQLALCHEMY_DATABASE_URI"] = env.get(
+        "DATABASE_URL", f"sqlite:///{instance / 'herald.db'}"
+    )
+    for name in ("REDIS_URL", "SMTP_URL", "MAIL_FROM", "HERALD_BASE_URL"):
+        if env.get(name):
+            app.config[name] = env[name]
+    if env.get("HERALD_RETRY_DELAYS"):
+        app.config["HERALD_RETRY_DELAYS"] = _retry_delays(env["HERALD_RETRY_DELAYS"])
+    if env.get("HERALD_ALLOW_PRIVATE_NETWORKS"):
+        app.config["HERALD_ALLOW_PRIVATE_NETWORKS"] = env["HERALD_ALLOW_PRIVATE_NETWORKS"] == "1"
+    for name in ("HERALD_HORIZON_SECONDS", "HERALD_HEARTBEAT_TTL", "HERALD_MATERIALIZE_DAYS"):
+        if env.get(name):
+            app.config[name] = int(env[name])
+    for name in ("HERALD_PLANNER_INTERVAL", "HERALD_HTTP_TIMEOUT"):
+        if env.get(name):
+            app.config[name] = float(env[name])
+    if overrides:
+        app.config.update(overrides)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    # Heroku-style URLs say postgres://; SQLAlchemy wants an explicit driver.
+    for prefix in ("postgres://", "postgresql://"):
+        if uri.startswith(prefix):
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri[len(prefix):]
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = env.get("SECRET_KEY") or _instance_secret_key(app.instance_path)

@@ -1,0 +1,35 @@
+"""Domain errors. The web layers turn them into responses (see api/errors.py, pages)."""
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, fields: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class ValidationError(DomainError):
+    status = 422
+    code = "validation_error"
+
+    @classmethod
+    def field(cls, name: str, message: str) -> "ValidationError":
+        return cls(message, {name: message})
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"

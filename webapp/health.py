@@ -1,0 +1,40 @@
+"""GET /healthz: database, Redis, scheduler and worker heartbeats."""
+
+from flask import Blueprint, jsonify
+from sqlalchemy import text
+
+from . import queueing
+from .extensions import db
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    report: dict = {}
+    failing = []
+    try:
+        db.session.execute(text("SELECT 1"))
+        db.session.rollback()
+        report["db"] = "ok"
+    except Exception as exc:  # any failure means "down", named in the report
+        db.session.rollback()
+        report["db"] = f"down: {type(exc).__name__}"
+        failing.append("db")
+    try:
+        queueing.redis().ping()
+        report["redis"] = "ok"
+        report["scheduler"] = "ok" if queueing.alive("scheduler") else "down"
+        report["workers"] = len(queueing.alive("worker"))
+    except Exception as exc:
+        report["redis"] = f"down: {type(exc).__name__}"
+        report["scheduler"] = "unknown"
+        report["workers"] = 0
+        failing.append("redis")
+    if report["scheduler"] == "down":
+        failing.append("scheduler")
+    if report["workers"] == 0:
+        failing.append("workers")
+    if failing:
+        report["failing"] = failing
+    return jsonify(report), 503 if failing else 200

@@ -1,0 +1,77 @@
+"""People, workspaces, their roles and API tokens."""
+
+import hashlib
+import secrets
+
+from flask_login import UserMixin
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+ROLES = ("viewer", "editor", "approver", "admin")
+
+
+class User(UserMixin, db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    email = db.Column(db.String(254), nullable=False, unique=True)
+    password_hash = db.Column(db.String(255), nullable=False)
+    timezone = db.Column(db.String(64), nullable=False, default="UTC")
+    notify_email = db.Column(db.String(254))
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    memberships = db.relationship("Membership", back_populates="user", lazy="selectin")
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
+class Workspace(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    name = db.Column(db.String(120), nullable=False, unique=True)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class Membership(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    workspace_id = db.Column(db.ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False)
+    role = db.Column(db.String(16), nullable=False, default="editor")
+
+    user = db.relationship("User", back_populates="memberships")
+    workspace = db.relationship("Workspace", lazy="joined")
+
+    __table_args__ = (
+        db.UniqueConstraint("user_id", "workspace_id", name="uq_membership_user_workspace"),
+        db.CheckConstraint(f"role IN {ROLES!r}", name="role"),
+    )
+
+    def can(self, needed: str) -> bool:
+        """True when this role is at least `needed` in viewer < editor < approver < admin."""
+        return ROLES.index(self.role) >= ROLES.index(needed)
+
+
+class ApiToken(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
+    workspace_id = db.Column(db.ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False)
+    name = db.Column(db.String(120), nullable=False, default="")
+    # Only a SHA-256 of the token is kept; the token itself is shown once.
+    token_hash = db.Column(db.String(64), nullable=False, unique=True)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    last_used_at = db.Column(UTCDateTime)
+
+    user = db.relationship("User", lazy="joined")
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user, workspace, name: str = "") -> tuple["ApiToken", str]:
+        """A new token row and the plain token (which is not stored)."""
+        plain = "hrld_" + secrets.token_urlsafe(32)
+        return cls(user=user, workspace_id=workspace.id, name=name, token_hash=cls.hash(plain)), plain

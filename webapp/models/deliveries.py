@@ -1,0 +1,54 @@
+"""Deliveries: one occurrence of a post on one channel — the queue users see."""
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+DELIVERY_STATUSES = ("pending", "queued", "publishing", "published", "retrying", "failed",
+                     "cancelled")
+# A worker may claim a delivery only from these states (see engine.claim()).
+CLAIMABLE = ("pending", "queued", "retrying")
+OPEN = ("pending", "queued", "publishing", "retrying")
+
+
+class Delivery(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    workspace_id = db.Column(db.ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False,
+                             index=True)
+    post_id = db.Column(db.ForeignKey("post.id", ondelete="CASCADE"), nullable=False, index=True)
+    schedule_id = db.Column(db.ForeignKey("schedule.id", ondelete="SET NULL"))
+    channel_id = db.Column(db.ForeignKey("channel.id", ondelete="CASCADE"), nullable=False,
+                           index=True)
+    due_at = db.Column(UTCDateTime, nullable=False, index=True)
+    # When the next attempt may start: due_at for the first, later for retries.
+    next_attempt_at = db.Column(UTCDateTime, nullable=False, index=True)
+    status = db.Column(db.String(16), nullable=False, default="pending", index=True)
+    priority = db.Column(db.Integer, nullable=False, default=5)
+    attempts = db.Column(db.Integer, nullable=False, default=0)
+    # Attempts made before the last manual retry: the retry policy counts from there.
+    retry_base = db.Column(db.Integer, nullable=False, default=0)
+    last_error = db.Column(db.Text)
+    external_id = db.Column(db.String(255))
+    external_url = db.Column(db.String(1000))
+    idempotency_key = db.Column(db.String(64), nullable=False, unique=True)
+    claimed_by = db.Column(db.String(120))
+    warnings = db.Column(db.JSON, nullable=False, default=list)
+    started_at = db.Column(UTCDateTime)
+    finished_at = db.Column(UTCDateTime)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    post = db.relationship("Post", lazy="joined")
+    channel = db.relationship("Channel", lazy="joined")
+
+    __table_args__ = (
+        db.CheckConstraint(f"status IN {DELIVERY_STATUSES!r}", name="status"),
+        # One delivery per occurrence and channel, however often the planner runs.
+        db.UniqueConstraint("schedule_id", "channel_id", "due_at",
+                            name="uq_delivery_occurrence"),
+        db.Index("ix_delivery_status_next_attempt", "status", "next_attempt_at"),
+    )
+
+    @property
+    def job_id(self) -> str:
+        """Deterministic RQ job id: one per delivery and attempt, so re-enqueueing an
+        attempt replaces its job instead of adding a second one."""
+        return f"delivery-{self.id}-{self.attempts}"

@@ -1,0 +1,90 @@
+"""Posts (the content), their schedules (when), campaigns and templates."""
+
+from ..extensions import db
+from .types import UTCDateTime, utcnow
+
+POST_STATUSES = ("draft", "pending_approval", "scheduled", "published", "partially_published",
+                 "failed", "cancelled")
+SCHEDULE_STATUSES = ("active", "paused", "completed", "cancelled", "error")
+
+post_channels = db.Table(
+    "post_channel",
+    db.Column("post_id", db.ForeignKey("post.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("channel_id", db.ForeignKey("channel.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Campaign(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    workspace_id = db.Column(db.ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False,
+                             index=True)
+    name = db.Column(db.String(120), nullable=False)
+    color = db.Column(db.String(7), nullable=False, default="#8b5cf6")
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class Template(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    workspace_id = db.Column(db.ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False,
+                             index=True)
+    name = db.Column(db.String(120), nullable=False)
+    body = db.Column(db.Text, nullable=False, default="")
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class Post(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    workspace_id = db.Column(db.ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False,
+                             index=True)
+    author_id = db.Column(db.ForeignKey("user.id", ondelete="SET NULL"))
+    title = db.Column(db.String(200), nullable=False, default="")
+    body = db.Column(db.Text, nullable=False)
+    # {"<channel id>": "text just for that channel"}
+    overrides = db.Column(db.JSON, nullable=False, default=dict)
+    tags = db.Column(db.JSON, nullable=False, default=list)
+    priority = db.Column(db.Integer, nullable=False, default=5)
+    campaign_id = db.Column(db.ForeignKey("campaign.id", ondelete="SET NULL"))
+    template_id = db.Column(db.ForeignKey("template.id", ondelete="SET NULL"))
+    status = db.Column(db.String(24), nullable=False, default="draft", index=True)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    channels = db.relationship("Channel", secondary=post_channels, lazy="selectin",
+                               order_by="Channel.id")
+    schedules = db.relationship("Schedule", back_populates="post", lazy="selectin",
+                                order_by="Schedule.id")
+    campaign = db.relationship("Campaign")
+
+    __table_args__ = (
+        db.CheckConstraint("priority BETWEEN 1 AND 10", name="priority"),
+        db.CheckConstraint(f"status IN {POST_STATUSES!r}", name="status"),
+    )
+
+    def body_for(self, channel_id: int) -> str:
+        return self.overrides.get(str(channel_id)) or self.body
+
+
+class Schedule(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    post_id = db.Column(db.ForeignKey("post.id", ondelete="CASCADE"), nullable=False, index=True)
+    action = db.Column(db.String(16), nullable=False, default="publish")
+    # The user's intent: wall time in a zone. Instants are derived from it.
+    start_local = db.Column(db.DateTime, nullable=False)
+    timezone = db.Column(db.String(64), nullable=False)
+    rrule = db.Column(db.String(500))
+    until_local = db.Column(db.DateTime)
+    count = db.Column(db.Integer)
+    status = db.Column(db.String(16), nullable=False, default="active", index=True)
+    # The next occurrence not yet turned into deliveries, as wall time and as instant.
+    next_run_local = db.Column(db.DateTime)
+    next_run_at = db.Column(UTCDateTime, index=True)
+    run_count = db.Column(db.Integer, nullable=False, default=0)
+    error_count = db.Column(db.Integer, nullable=False, default=0)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    post = db.relationship("Post", back_populates="schedules")
+
+    __table_args__ = (
+        db.CheckConstraint("action IN ('publish', 'unpublish')", name="action"),
+        db.CheckConstraint(f"status IN {SCHEDULE_STATUSES!r}", name="status"),
+    )

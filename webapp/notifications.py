@@ -1,0 +1,80 @@
+"""Telling people what could not be published: in-app, and by e-mail when SMTP_URL is set."""
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from flask import current_app
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Membership, Notification, User
+from .timeutil import now_utc
+
+log = logging.getLogger(__name__)
+
+
+def notify_failure(delivery) -> Notification:
+    """Record that a delivery failed for good; the caller commits, then calls send_later()."""
+    post = delivery.post
+    label = post.title or (post.body[:60] + ("…" if len(post.body) > 60 else ""))
+    note = Notification(
+        workspace_id=delivery.workspace_id, kind="delivery_failed", delivery_id=delivery.id,
+        title=f"Not published to {delivery.channel.name}: {label}",
+        body=(f"Delivery {delivery.id} of post {post.id} to {delivery.channel.name} failed "
+              f"after {delivery.attempts} attempt(s): {delivery.last_error}"),
+    )
+    db.session.add(note)
+    return note
+
+
+def send_later(notification_id: int) -> None:
+    """Queue the e-mail for a notification (SMTP stays off the publishing path)."""
+    if not current_app.config["SMTP_URL"]:
+        return
+    from .queueing import queue
+
+    queue().enqueue("webapp.notifications.send_email", notification_id,
+                    job_id=f"notification-{notification_id}", result_ttl=0)
+
+
+def recipients(workspace_id: int) -> list[str]:
+    rows = db.session.execute(
+        select(User.notify_email, User.email).join(Membership)
+        .where(Membership.workspace_id == workspace_id, Membership.role != "viewer"))
+    return sorted({notify or email for notify, email in rows})
+
+
+def send_email(notification_id: int) -> None:
+    """RQ job: e-mail a notification to the workspace's editors, approvers and admins."""
+    note = db.session.get(Notification, notification_id)
+    if note is None or note.emailed_at is not None:
+        return
+    to = recipients(note.workspace_id)
+    if not to:
+        return
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = ", ".join(to)
+    message["Subject"] = f"[Herald] {note.title}"
+    message.set_content(f"{note.body}\n\n{current_app.config['HERALD_BASE_URL']}/queue?status=failed\n")
+    deliver_mail(current_app.config["SMTP_URL"], message)
+    note.emailed_at = now_utc()
+    db.session.commit()
+
+
+def deliver_mail(smtp_url: str, message: EmailMessage) -> None:
+    """Send through SMTP_URL: smtp://[user:password@]host[:port][?starttls=1] or smtps://."""
+    url = urlsplit(smtp_url)
+    options = parse_qs(url.query)
+    if url.scheme == "smtps":
+        client = smtplib.SMTP_SSL(url.hostname, url.port or 465, timeout=30)
+    else:
+        client = smtplib.SMTP(url.hostname, url.port or 25, timeout=30)
+    with client:
+        if options.get("starttls") == ["1"]:
+            client.starttls()
+        if url.username:
+            client.login(unquote(url.username), unquote(url.password or ""))
+        client.send_message(message)

@@ -1,0 +1,195 @@
+"""From schedules to deliveries to jobs, and back again when Redis forgets.
+
+The database says what must be published and when: Delivery rows exist for the next
+HERALD_MATERIALIZE_DAYS (and always for a schedule's next occurrence). Redis holds only the
+jobs for the next HERALD_HORIZON_SECONDS, so its memory stays flat however far ahead people
+schedule. `plan()` runs every few seconds in the scheduler process: it writes the rows of
+occurrences entering the window, gives each delivery entering the horizon its exact-time
+job, re-creates jobs Redis lost (restart, FLUSHALL) and recovers deliveries whose worker died
+mid-publish. Every step is idempotent, so running it twice, or in two processes, is harmless.
+"""
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import or_, select
+
+from . import queueing
+from .extensions import db
+from .models import OPEN, Channel, Delivery, Post, Schedule
+from .timeutil import Pattern, now_utc, resolve
+
+log = logging.getLogger(__name__)
+
+# Posts in these states are not (or no longer) meant to go out.
+INACTIVE_POSTS = ("draft", "pending_approval", "cancelled")
+
+
+def pattern(schedule: Schedule) -> Pattern:
+    return Pattern(schedule.start_local, ZoneInfo(schedule.timezone), schedule.rrule,
+                   schedule.until_local, schedule.count)
+
+
+def set_first_run(schedule: Schedule) -> None:
+    """Point next_run_* at the schedule's first occurrence (after a create or an edit)."""
+    schedule.run_count = 0
+    first = next(pattern(schedule).wall_times(), None)
+    point_at(schedule, first)
+
+
+def point_at(schedule: Schedule, local: datetime | None) -> None:
+    if local is None:
+        schedule.next_run_local = schedule.next_run_at = None
+        schedule.status = "completed"
+    else:
+        schedule.next_run_local = local
+        schedule.next_run_at = resolve(local, ZoneInfo(schedule.timezone)).at
+
+
+def skip_past(schedule: Schedule, now: datetime) -> None:
+    """Move next_run_* past `now` without making deliveries for what was skipped."""
+    while schedule.next_run_at is not None and schedule.next_run_at <= now:
+        point_at(schedule, next(pattern(schedule).wall_times(schedule.next_run_local), None))
+
+
+def horizon_end(now: datetime | None = None) -> datetime:
+    return (now or now_utc()) + timedelta(seconds=current_app.config["HERALD_HORIZON_SECONDS"])
+
+
+def materialize_until(now: datetime | None = None) -> datetime:
+    return (now or now_utc()) + timedelta(days=current_app.config["HERALD_MATERIALIZE_DAYS"])
+
+
+def materialize(schedule: Schedule, until: datetime | None = None) -> list[Delivery]:
+    """Write the Delivery rows (one per channel) of every occurrence due before `until`
+    (default: HERALD_MATERIALIZE_DAYS ahead), and always of the next occurrence, so every
+    active schedule shows in the queue. Each occurrence is written once: the schedule row
+    is locked and next_run_at moves on in the same transaction."""
+    until = until or materialize_until()
+    db.session.flush()
+    db.session.refresh(schedule, with_for_update=True)
+    post = schedule.post
+    created = []
+    if schedule.status != "active" or post.status in INACTIVE_POSTS:
+        return created
+    has_next = db.session.scalar(select(Delivery.id).where(
+        Delivery.schedule_id == schedule.id, Delivery.status.in_(OPEN)).limit(1)) is not None
+    while schedule.next_run_at is not None and (schedule.next_run_at <= until or not has_next):
+        has_next = True
+        occurrence = resolve(schedule.next_run_local, ZoneInfo(schedule.timezone))
+        for channel in post.channels:
+            delivery = Delivery(
+                workspace_id=post.workspace_id, post_id=post.id, schedule_id=schedule.id,
+                channel_id=channel.id, due_at=occurrence.at, next_attempt_at=occurrence.at,
+                priority=post.priority, idempotency_key=uuid.uuid4().hex,
+                warnings=occurrence.warnings, status="pending",
+            )
+            db.session.add(delivery)
+            created.append(delivery)
+        schedule.run_count += 1
+        point_at(schedule, next(pattern(schedule).wall_times(schedule.next_run_local), None))
+    db.session.flush()
+    return created
+
+
+def enqueue(delivery: Delivery) -> None:
+    """Give a delivery due within the horizon its job. Call after the row is committed,
+    so a worker that starts at once finds it."""
+    queueing.schedule_delivery(delivery)
+
+
+def due_soon(delivery: Delivery, now: datetime | None = None) -> bool:
+    return delivery.next_attempt_at <= horizon_end(now)
+
+
+def _plannable():
+    """Deliveries whose schedule and channel allow them to go out."""
+    return (
+        select(Delivery)
+        .join(Channel, Channel.id == Delivery.channel_id)
+        .join(Post, Post.id == Delivery.post_id)
+        .outerjoin(Schedule, Schedule.id == Delivery.schedule_id)
+        .where(Channel.paused.is_(False), Post.status.not_in(INACTIVE_POSTS),
+               or_(Delivery.schedule_id.is_(None), Schedule.status != "paused"))
+    )
+
+
+def plan(now: datetime | None = None) -> dict:
+    """One pass of the planner. Returns what it did, for logs and tests."""
+    now = now or now_utc()
+    end = horizon_end(now)
+    done = {"materialized": 0, "enqueued": 0, "restored": 0, "recovered": 0}
+
+    rows_until = materialize_until(now)
+    schedule_ids = db.session.scalars(
+        select(Schedule.id).join(Post)
+        .where(Schedule.status == "active", Schedule.next_run_at <= rows_until,
+               Post.status.not_in(INACTIVE_POSTS))).all()
+    for schedule_id in schedule_ids:
+        done["materialized"] += len(materialize(db.session.get(Schedule, schedule_id),
+                                                rows_until))
+        db.session.commit()
+
+    # Pending deliveries entering the horizon get their job.
+    pending = db.session.scalars(
+        _plannable().where(Delivery.status == "pending", Delivery.next_attempt_at <= end)
+        .order_by(Delivery.next_attempt_at)).all()
+    for delivery in pending:
+        delivery.status = "queued"
+    db.session.commit()
+    for delivery in pending:
+        enqueue(delivery)
+    done["enqueued"] = len(pending)
+
+    # Jobs Redis lost: queued or retrying deliveries without their job.
+    waiting = db.session.scalars(
+        _plannable().where(Delivery.status.in_(("queued", "retrying")),
+                           Delivery.next_attempt_at <= end)).all()
+    for delivery in waiting:
+        if not queueing.job_exists(delivery.job_id):
+            log.warning("re-creating lost job %s", delivery.job_id)
+            enqueue(delivery)
+            done["restored"] += 1
+
+    done["recovered"] = recover_abandoned(now)
+    db.session.commit()
+    return done
+
+
+def recover_abandoned(now: datetime) -> int:
+    """Deliveries left in `publishing` by a worker that died (SIGKILL, lost machine).
+
+    A worker is dead when its heartbeat has expired and it claimed the delivery more than
+    two heartbeat periods ago (a Redis restart wipes heartbeats; live workers renew theirs
+    within seconds). The attempt counts as a transient failure, so it is retried at once
+    with the same idempotency key and the platform drops a copy that did arrive.
+    """
+    from .publishing import record_failure
+
+    ttl = current_app.config["HERALD_HEARTBEAT_TTL"]
+    stale = db.session.scalars(
+        select(Delivery).where(
+            Delivery.status == "publishing",
+            or_(Delivery.started_at < now - timedelta(seconds=2 * ttl),
+                Delivery.started_at.is_(None)))).all()
+    recovered = 0
+    hard_limit = now - timedelta(seconds=queueing.JOB_TIMEOUT + 60)
+    for delivery in stale:
+        dead = not queueing.is_alive("worker", delivery.claimed_by or "")
+        if dead or delivery.started_at is None or delivery.started_at < hard_limit:
+            log.warning("recovering delivery %s abandoned by %s", delivery.id, delivery.claimed_by)
+            if record_failure(delivery.id, delivery.attempts, delivery.claimed_by,
+                              "the worker stopped while publishing", transient=True,
+                              delay=0):
+                recovered += 1
+    return recovered
+
+
+def unschedule(deliveries) -> None:
+    """Remove the jobs of deliveries that are being cancelled, moved or paused."""
+    for delivery in deliveries:
+        queueing.cancel_job(delivery.job_id)
+

@@ -1,0 +1,78 @@
+"""HTTP for publishers: the private-network guard and the classification of answers."""
+
+import ipaddress
+import socket
+from email.utils import parsedate_to_datetime
+from urllib.parse import urlsplit
+
+import requests
+
+from ..errors import ValidationError
+from ..timeutil import now_utc
+from .base import PublishResult
+
+TRANSIENT_STATUSES = {408, 425, 429}
+
+
+def check_url(url: str, field: str, allow_private: bool) -> None:
+    """Refuse URLs that are not http(s) or that point at private or loopback addresses
+    (unless HERALD_ALLOW_PRIVATE_NETWORKS=1)."""
+    if not isinstance(url, str) or not url.strip():
+        raise ValidationError.field(field, "a URL is required")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError.field(field, "must be an http:// or https:// URL")
+    if allow_private:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise ValidationError.field(field, f"cannot resolve host '{parts.hostname}'") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global:
+            raise ValidationError.field(
+                field, f"'{parts.hostname}' is a private or loopback address; "
+                       "set HERALD_ALLOW_PRIVATE_NETWORKS=1 to allow it")
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Retry-After as seconds, from either of its forms (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, (when - now_utc()).total_seconds())
+
+
+def classify(response: requests.Response) -> PublishResult | None:
+    """None for a 2xx; otherwise a failed PublishResult, transient or permanent."""
+    if 200 <= response.status_code < 300:
+        return None
+    reason = f"HTTP {response.status_code}"
+    detail = response.text[:300].strip()
+    if detail:
+        reason += f": {detail}"
+    transient = response.status_code in TRANSIENT_STATUSES or response.status_code >= 500
+    return PublishResult(ok=False, transient=transient, error=reason,
+                         retry_after=retry_after_seconds(response.headers.get("Retry-After")))
+
+
+def send(method: str, url: str, *, timeout: float, **kwargs) -> requests.Response | PublishResult:
+    """Make the request; network failures come back as transient PublishResults."""
+    try:
+        return requests.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+    except requests.Timeout:
+        return PublishResult(ok=False, transient=True, error=f"timed out after {timeout:g} s")
+    except requests.ConnectionError as exc:
+        return PublishResult(ok=False, transient=True,
+                             error=f"connection failed: {type(exc).__name__}")
+    except requests.RequestException as exc:
+        return PublishResult(ok=False, transient=False, error=f"request failed: {exc}")

@@ -1,0 +1,67 @@
+"""Webhook: POST JSON to a URL, signed with HMAC-SHA256 when the channel has a secret."""
+
+import hashlib
+import hmac
+import json
+
+from .base import Message, Publisher, PublishResult
+from .http import check_url, classify, send
+
+
+class WebhookPublisher(Publisher):
+    platform = "webhook"
+    secret_fields = ("secret",)
+    required_fields = ("url",)
+
+    @classmethod
+    def validate_config(cls, config, allow_private):
+        super().validate_config(config, allow_private)
+        check_url(config["url"], "config.url", allow_private)
+
+    def publish(self, message: Message) -> PublishResult:
+        check_url(self.config["url"], "config.url", self.allow_private)
+        body = json.dumps({
+            "delivery_id": message.delivery_id,
+            "post_id": message.post_id,
+            "channel_id": message.channel_id,
+            "title": message.title,
+            "body": message.body,
+            "due_at": message.due_at,
+            "attempt": message.attempt,
+        }).encode()
+        headers = {
+            "Content-Type": "application/json",
+            "Idempotency-Key": message.idempotency_key,
+            "X-Herald-Delivery": str(message.delivery_id),
+        }
+        if self.secrets.get("secret"):
+            digest = hmac.new(self.secrets["secret"].encode(), body, hashlib.sha256).hexdigest()
+            headers["X-Herald-Signature"] = f"sha256={digest}"
+        response = send("POST", self.config["url"], timeout=self.timeout, data=body,
+                        headers=headers)
+        if isinstance(response, PublishResult):
+            return response
+        failure = classify(response)
+        if failure:
+            return failure
+        try:
+            reply = response.json()
+        except ValueError:
+            reply = None
+        if not isinstance(reply, dict):
+            reply = {}
+        external_id = reply.get("id")
+        return PublishResult(ok=True,
+                             external_id=str(external_id) if external_id is not None else None,
+                             external_url=reply.get("url") if isinstance(reply.get("url"), str)
+                             else None)
+
+    def check(self) -> PublishResult:
+        # A webhook has no side-effect-free probe; a HEAD tells whether anything answers.
+        check_url(self.config["url"], "config.url", self.allow_private)
+        response = send("HEAD", self.config["url"], timeout=min(self.timeout, 10))
+        if isinstance(response, PublishResult):
+            return response
+        if response.status_code >= 500:
+            return PublishResult(ok=False, error=f"HTTP {response.status_code}")
+        return PublishResult(ok=True)

@@ -1,0 +1,66 @@
+"""The scheduler process: rq-scheduler moving due jobs onto the queue, plus the planner.
+
+Runs as `flask --app webapp scheduler` (the Procfile's `scheduler`). rq-scheduler's lock
+lets only one of several scheduler processes work at a time; the planner runs under the
+same lock, so two schedulers never plan at once (and planning twice would be harmless).
+"""
+
+import logging
+import time
+
+from flask import current_app
+from redis.exceptions import RedisError
+from rq_scheduler import Scheduler
+
+from . import planner, queueing
+from .extensions import db
+
+log = logging.getLogger(__name__)
+
+
+class HeraldScheduler(Scheduler):
+    """rq-scheduler that also runs the planner every HERALD_PLANNER_INTERVAL seconds and
+    reports a heartbeat for /healthz."""
+
+    def __init__(self, *args, app, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.app = app
+        self.next_plan = 0.0
+
+    def enqueue_jobs(self):
+        jobs = super().enqueue_jobs()
+        with self.app.app_context():
+            queueing.beat("scheduler", self.name)
+            if time.monotonic() >= self.next_plan:
+                self.next_plan = time.monotonic() + self.app.config["HERALD_PLANNER_INTERVAL"]
+                try:
+                    done = planner.plan()
+                    if any(done.values()):
+                        log.info("planner: %s", done)
+                except Exception:  # keep scheduling even if one planner pass fails
+                    db.session.rollback()
+                    log.exception("planner pass failed")
+                finally:
+                    db.session.remove()
+        return jobs
+
+    def heartbeat(self):
+        super().heartbeat()
+        with self.app.app_context():
+            queueing.beat("scheduler", self.name)
+
+
+def run(interval: float) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")
+    app = current_app._get_current_object()
+    while True:
+        scheduler = HeraldScheduler(queue_name=app.config["HERALD_QUEUE"],
+                                    connection=queueing.redis(), interval=interval, app=app)
+        log.info("scheduler %s polling every %.2f s", scheduler.name, interval)
+        try:
+            scheduler.run()
+            return
+        except RedisError as exc:
+            # Keep going through a Redis restart; the planner then restores lost jobs.
+            log.warning("scheduler lost Redis (%s); retrying in 1 s", type(exc).__name__)
+            time.sleep(1)

@@ -1,0 +1,140 @@
+"""Connecting, changing, checking and removing channels."""
+
+import re
+
+from flask import current_app
+from sqlalchemy import select
+
+from .. import planner
+from ..audit import record
+from ..crypto import decrypt, encrypt
+from ..errors import NotFound, ValidationError
+from ..extensions import db
+from ..models import Channel, Delivery
+from ..publishers import PUBLISHERS, PublishResult, for_channel
+from .validation import Errors, integer, text
+
+COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+def get(workspace_id: int, channel_id) -> Channel:
+    channel = db.session.get(Channel, channel_id) if isinstance(channel_id, int) else None
+    if channel is None or channel.workspace_id != workspace_id:
+        raise NotFound(f"channel {channel_id} not found")
+    return channel
+
+
+def _apply(channel: Channel, data: dict, partial: bool) -> None:
+    errors = Errors()
+
+    def given(name):
+        return name in data or not partial
+
+    if given("name"):
+        channel.name = text(data.get("name"), "name", errors, max_length=120, required=True)
+    if not partial:
+        platform = data.get("platform")
+        if platform not in PUBLISHERS:
+            errors.add("platform", f"must be one of: {', '.join(sorted(PUBLISHERS))}")
+            errors.raise_if_any()
+        channel.platform = platform
+    if given("color") and data.get("color") is not None:
+        if not isinstance(data["color"], str) or not COLOR.fullmatch(data["color"]):
+            errors.add("color", "must be a colour like #3b82f6")
+        else:
+            channel.color = data["color"].lower()
+    if given("rate_limit_per_hour"):
+        channel.rate_limit_per_hour = integer(data.get("rate_limit_per_hour"),
+                                              "rate_limit_per_hour", errors, low=1, high=100_000)
+    if "paused" in data:
+        if not isinstance(data["paused"], bool):
+            errors.add("paused", "must be true or false")
+        else:
+            channel.paused = data["paused"]
+    if given("config"):
+        config = data.get("config") or {}
+        if not isinstance(config, dict) or not all(isinstance(v, str | int | float | bool)
+                                                   for v in config.values()):
+            errors.add("config", "must be an object of settings")
+        else:
+            _set_config(channel, config, partial, errors)
+    errors.raise_if_any()
+
+
+def _set_config(channel: Channel, config: dict, partial: bool, errors: Errors) -> None:
+    """Split config into clear settings and encrypted credentials. On a patch, settings
+    not given keep their values, so a client need not send the secrets back."""
+    cls = PUBLISHERS[channel.platform]
+    secrets = decrypt(channel.secrets_encrypted) if partial else {}
+    clear = dict(channel.config or {}) if partial else {}
+    for key, value in config.items():
+        (secrets if key in cls.secret_fields else clear)[key] = value
+    try:
+        cls.validate_config({**clear, **secrets},
+                            current_app.config["HERALD_ALLOW_PRIVATE_NETWORKS"])
+    except ValidationError as exc:
+        errors.capture(exc)
+        return
+    channel.config = clear
+    channel.secrets_encrypted = encrypt(secrets)
+
+
+def public_config(channel: Channel) -> dict:
+    """Config as responses show it: settings, and only whether each credential is set."""
+    cls = PUBLISHERS[channel.platform]
+    secrets = decrypt(channel.secrets_encrypted)
+    shown = dict(channel.config or {})
+    for key in cls.secret_fields:
+        shown[f"{key}_set"] = bool(secrets.get(key))
+    return shown
+
+
+def create(workspace_id: int, user_id: int | None, data: dict) -> Channel:
+    channel = Channel(workspace_id=workspace_id, config={})
+    _apply(channel, data, partial=False)
+    db.session.add(channel)
+    db.session.flush()
+    record(workspace_id, "channel.created", channel, user_id=user_id,
+           after={"name": channel.name, "platform": channel.platform})
+    db.session.commit()
+    return channel
+
+
+def update(channel: Channel, user_id: int | None, data: dict) -> Channel:
+    before = {"name": channel.name, "paused": channel.paused, "config": dict(channel.config)}
+    _apply(channel, data, partial=True)
+    record(channel.workspace_id, "channel.updated", channel, user_id=user_id, before=before,
+           after={"name": channel.name, "paused": channel.paused, "config": channel.config})
+    db.session.commit()
+    if channel.paused:
+        _unqueue(channel)
+    return channel
+
+
+def _unqueue(channel: Channel) -> None:
+    """A paused channel's deliveries wait as pending; the planner brings them back."""
+    waiting = list(db.session.scalars(select(Delivery).where(
+        Delivery.channel_id == channel.id, Delivery.status == "queued")))
+    planner.unschedule(waiting)
+    for delivery in waiting:
+        delivery.status = "pending"
+    db.session.commit()
+
+
+def delete(channel: Channel, user_id: int | None) -> None:
+    """Remove the channel; its waiting deliveries go with it (their jobs first)."""
+    waiting = list(db.session.scalars(select(Delivery).where(
+        Delivery.channel_id == channel.id,
+        Delivery.status.in_(("pending", "queued", "retrying")))))
+    planner.unschedule(waiting)
+    record(channel.workspace_id, "channel.deleted", channel, user_id=user_id,
+           before={"name": channel.name, "platform": channel.platform})
+    db.session.delete(channel)
+    db.session.commit()
+
+
+def check(channel: Channel) -> PublishResult:
+    try:
+        return for_channel(channel).check()
+    except ValidationError as exc:
+        return PublishResult(ok=False, error=exc.message)

@@ -1,0 +1,88 @@
+"""Acting on single deliveries, and the figures of the queue."""
+
+from datetime import timedelta
+
+from sqlalchemy import func, select, update
+
+from .. import planner, post_status
+from ..audit import record
+from ..errors import Conflict, NotFound
+from ..extensions import db
+from ..models import DELIVERY_STATUSES, Delivery
+from ..timeutil import now_utc
+
+
+def get(workspace_id: int, delivery_id) -> Delivery:
+    delivery = db.session.get(Delivery, delivery_id) if isinstance(delivery_id, int) else None
+    if delivery is None or delivery.workspace_id != workspace_id:
+        raise NotFound(f"delivery {delivery_id} not found")
+    return delivery
+
+
+def _transition(delivery: Delivery, allowed: tuple, **values) -> bool:
+    return db.session.execute(
+        update(Delivery).where(Delivery.id == delivery.id, Delivery.status.in_(allowed))
+        .values(**values).execution_options(synchronize_session=False)).rowcount == 1
+
+
+def retry(delivery: Delivery, user_id: int | None) -> Delivery:
+    """Try a failed delivery again now, with a fresh run of the retry policy and the same
+    idempotency key."""
+    if not _transition(delivery, ("failed",), status="pending", next_attempt_at=now_utc(),
+                       retry_base=Delivery.attempts, finished_at=None):
+        db.session.rollback()
+        raise Conflict(f"delivery {delivery.id} is {delivery.status}; only failed ones retry")
+    db.session.refresh(delivery)
+    record(delivery.workspace_id, "delivery.retried", delivery, user_id=user_id)
+    post_status.refresh(delivery.post)
+    if delivery.post.status in planner.INACTIVE_POSTS:
+        delivery.post.status = "scheduled"
+    db.session.commit()
+    if not delivery.channel.paused:
+        delivery.status = "queued"
+        db.session.commit()
+        planner.enqueue(delivery)
+    return delivery
+
+
+def cancel(delivery: Delivery, user_id: int | None) -> Delivery:
+    planner.unschedule([delivery])
+    if not _transition(delivery, ("pending", "queued", "retrying"), status="cancelled",
+                       last_error="cancelled", finished_at=now_utc()):
+        db.session.rollback()
+        raise Conflict(f"delivery {delivery.id} is {delivery.status}; it can no longer be "
+                       "cancelled")
+    db.session.refresh(delivery)
+    record(delivery.workspace_id, "delivery.cancelled", delivery, user_id=user_id)
+    post_status.refresh(delivery.post)
+    db.session.commit()
+    return delivery
+
+
+def stats(workspace_id: int, days: int) -> dict:
+    """Counts per status, success rate, average wait (due → started) and processing time
+    (started → finished) of deliveries due in the last `days` days."""
+    since = now_utc() - timedelta(days=days)
+    in_window = (Delivery.workspace_id == workspace_id, Delivery.due_at >= since,
+                 Delivery.due_at <= now_utc() + timedelta(days=days))
+    counts = dict.fromkeys(DELIVERY_STATUSES, 0)
+    for status, n in db.session.execute(
+            select(Delivery.status, func.count()).where(*in_window).group_by(Delivery.status)):
+        counts[status] = n
+    done = counts["published"] + counts["failed"]
+    waits, runs = [], []
+    for due, started, finished in db.session.execute(
+            select(Delivery.due_at, Delivery.started_at, Delivery.finished_at)
+            .where(*in_window, Delivery.status == "published")):
+        if started:
+            waits.append((started - due).total_seconds())
+            if finished:
+                runs.append((finished - started).total_seconds())
+    return {
+        "days": days,
+        "counts": counts,
+        "total": sum(counts.values()),
+        "success_rate": round(counts["published"] / done, 4) if done else None,
+        "average_wait_seconds": round(sum(waits) / len(waits), 3) if waits else None,
+        "average_processing_seconds": round(sum(runs) / len(runs), 3) if runs else None,
+    }

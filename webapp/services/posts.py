@@ -1,0 +1,323 @@
+"""Creating, changing, pausing and cancelling posts and their schedules."""
+
+import uuid
+
+from sqlalchemy import delete, select, update
+
+from .. import planner, post_status
+from ..audit import record
+from ..errors import Conflict, NotFound, ValidationError
+from ..extensions import db
+from ..models import Campaign, Channel, Delivery, Post, Schedule
+from ..publishers import PUBLISHERS
+from ..timeutil import now_utc
+from . import schedules
+from .validation import Errors, integer, text
+
+EDITABLE_STATUSES = ("draft", "scheduled")
+
+
+def get(workspace_id: int, post_id) -> Post:
+    post = db.session.get(Post, post_id) if isinstance(post_id, int) else None
+    if post is None or post.workspace_id != workspace_id:
+        raise NotFound(f"post {post_id} not found")
+    return post
+
+
+def snapshot(post: Post) -> dict:
+    """The fields the audit log compares."""
+    return {
+        "title": post.title, "body": post.body, "status": post.status,
+        "priority": post.priority, "channel_ids": [c.id for c in post.channels],
+        "schedules": [
+            {"at": s.start_local.isoformat(), "timezone": s.timezone, "recurrence": s.rrule,
+             "status": s.status} for s in post.schedules
+        ],
+    }
+
+
+def _read(workspace_id: int, data: dict, post: Post | None) -> tuple[dict, schedules.ScheduleSpec | None]:
+    """Validate create/patch fields. For a patch, absent fields keep the post's values."""
+    errors = Errors()
+    fields: dict = {}
+    partial = post is not None
+
+    def given(name: str) -> bool:
+        return name in data or not partial
+
+    if given("title"):
+        fields["title"] = text(data.get("title"), "title", errors, max_length=200) or ""
+    if given("body"):
+        fields["body"] = text(data.get("body"), "body", errors, max_length=100_000,
+                              required=True)
+    if given("priority"):
+        fields["priority"] = integer(data.get("priority", 5), "priority", errors, low=1,
+                                     high=10) or 5
+    if given("channel_ids"):
+        fields["channels"] = _channels(workspace_id, data.get("channel_ids"), errors)
+    if given("overrides"):
+        overrides = data.get("overrides") or {}
+        if not isinstance(overrides, dict) or not all(
+                isinstance(v, str) for v in overrides.values()):
+            errors.add("overrides", "must map channel ids to text")
+            overrides = {}
+        fields["overrides"] = {str(k): v for k, v in overrides.items() if v.strip()}
+    if given("tags"):
+        tags = data.get("tags") or []
+        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+            errors.add("tags", "must be a list of strings")
+            tags = []
+        fields["tags"] = tags
+    if given("campaign_id"):
+        campaign_id = integer(data.get("campaign_id"), "campaign_id", errors, low=1)
+        if campaign_id is not None:
+            campaign = db.session.get(Campaign, campaign_id)
+            if campaign is None or campaign.workspace_id != workspace_id:
+                errors.add("campaign_id", f"unknown campaign {campaign_id}")
+        fields["campaign_id"] = campaign_id
+    spec = None
+    if "schedule" in data and data["schedule"] is not None:
+        spec = schedules.parse(data["schedule"], errors)
+    if given("status"):
+        status = data.get("status") or ("scheduled" if data.get("schedule") else "draft")
+        if status not in EDITABLE_STATUSES:
+            errors.add("status", "must be 'draft' or 'scheduled'")
+        fields["status"] = status
+
+    channels = fields.get("channels", post.channels if post else [])
+    overrides = fields.get("overrides", post.overrides if post else {})
+    body = fields.get("body", post.body if post else "")
+    for key in overrides:
+        if key not in {str(c.id) for c in channels}:
+            errors.add("overrides", f"channel {key} is not one of the post's channels")
+    for channel in channels:
+        problem = PUBLISHERS[channel.platform].validate_text(overrides.get(str(channel.id)) or body)
+        if problem:
+            name = f"overrides.{channel.id}" if str(channel.id) in overrides else "body"
+            errors.add(name, f"too long for {channel.name}: {problem}" if "allows" in problem
+                       else f"{channel.name}: {problem}")
+    errors.raise_if_any()
+    return fields, spec
+
+
+def _channels(workspace_id: int, ids, errors: Errors) -> list[Channel]:
+    if ids is None:
+        ids = []
+    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool)
+                                            for i in ids):
+        errors.add("channel_ids", "must be a list of channel ids")
+        return []
+    found = {c.id: c for c in db.session.scalars(
+        select(Channel).where(Channel.workspace_id == workspace_id, Channel.id.in_(ids)))}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        errors.add("channel_ids", f"unknown channel {missing[0]}")
+    return [found[i] for i in dict.fromkeys(ids) if i in found]
+
+
+def create(workspace_id: int, user_id: int | None, data: dict) -> Post:
+    fields, spec = _read(workspace_id, data, None)
+    errors = Errors()
+    if fields["status"] == "scheduled" and spec is None:
+        errors.add("schedule", "a scheduled post needs a schedule (or use status 'draft')")
+    if fields["status"] == "scheduled" and not fields["channels"]:
+        errors.add("channel_ids", "choose at least one channel")
+    errors.raise_if_any()
+    post = Post(workspace_id=workspace_id, author_id=user_id, **fields)
+    db.session.add(post)
+    db.session.flush()
+    if spec is not None:
+        _add_schedule(post, spec)
+    record(workspace_id, "post.created", post, user_id=user_id, after=snapshot(post))
+    return _commit_and_plan(post)
+
+
+def _add_schedule(post: Post, spec: schedules.ScheduleSpec) -> Schedule:
+    schedule = Schedule(post=post, start_local=spec.start_local, timezone=spec.timezone,
+                        rrule=spec.rrule, until_local=spec.until_local, count=spec.count,
+                        action=spec.action, status="active")
+    planner.set_first_run(schedule)
+    db.session.add(schedule)
+    return schedule
+
+
+def _commit_and_plan(post: Post) -> Post:
+    """Write the deliveries that fall within the horizon, commit, then create their jobs."""
+    for schedule in post.schedules:
+        if schedule.status == "active":
+            planner.materialize(schedule)
+    post_status.refresh(post)
+    db.session.commit()
+    plan_open(post)
+    return post
+
+
+def plan_open(post: Post) -> None:
+    """Give the post's pending deliveries within the horizon their jobs now, rather than at
+    the planner's next pass."""
+    if post.status in planner.INACTIVE_POSTS:
+        return
+    if any(s.status == "paused" for s in post.schedules):
+        return
+    due = [d for d in _open(post.id, ("pending",))
+           if planner.due_soon(d) and not d.channel.paused]
+    for delivery in due:
+        delivery.status = "queued"
+    db.session.commit()
+    for delivery in due:
+        planner.enqueue(delivery)
+
+
+def _open(post_id: int, statuses=("pending", "queued", "retrying")) -> list[Delivery]:
+    return list(db.session.scalars(select(Delivery).where(
+        Delivery.post_id == post_id, Delivery.status.in_(statuses)).order_by(Delivery.due_at)))
+
+
+def _withdraw(post: Post, reason: str, keep_history: bool) -> None:
+    """Take back every delivery not yet attempted or retrying: jobs removed; rows never
+    attempted are deleted when the schedule moves, or kept as cancelled otherwise."""
+    deliveries = _open(post.id)
+    planner.unschedule(deliveries)
+    ids = [d.id for d in deliveries]
+    if not ids:
+        return
+    if not keep_history:
+        db.session.execute(delete(Delivery).where(
+            Delivery.id.in_(ids), Delivery.status.in_(("pending", "queued")),
+            Delivery.attempts == 0).execution_options(synchronize_session=False))
+    db.session.execute(update(Delivery).where(
+        Delivery.id.in_(ids), Delivery.status.in_(("pending", "queued", "retrying"))
+    ).values(status="cancelled", last_error=reason, finished_at=now_utc())
+        .execution_options(synchronize_session=False))
+    db.session.expire_all()
+
+
+def update_post(post: Post, user_id: int | None, data: dict) -> Post:
+    if post.status == "cancelled":
+        raise Conflict("the post is cancelled; create a new one")
+    fields, spec = _read(post.workspace_id, data, post)
+    before = snapshot(post)
+    was = post.status
+    status = fields.pop("status", None)
+    for name, value in fields.items():
+        setattr(post, name, value)
+    if status == "draft" or (status == "scheduled" and was == "draft"):
+        post.status = status
+    if spec is not None or "channel_ids" in data or post.status != was:
+        _withdraw(post, "rescheduled", keep_history=False)
+        for schedule in post.schedules:
+            if schedule.status not in ("active", "paused"):
+                continue
+            if spec is not None:
+                schedule.status = "cancelled"
+            else:
+                planner.set_first_run(schedule)
+                planner.skip_past(schedule, now_utc())
+        if spec is not None:
+            _add_schedule(post, spec)
+    if post.status == "scheduled" and not any(
+            s.next_run_at for s in post.schedules if s.status in ("active", "paused")) \
+            and post.status != was:
+        raise ValidationError.field("schedule", "nothing left to publish: give a schedule "
+                                                "with a time in the future")
+    # Existing deliveries carry the priority at publish time; keep them in step.
+    db.session.execute(update(Delivery).where(
+        Delivery.post_id == post.id, Delivery.status.in_(("pending", "queued", "retrying"))
+    ).values(priority=post.priority).execution_options(synchronize_session=False))
+    record(post.workspace_id, "post.updated", post, user_id=user_id, before=before,
+           after=snapshot(post))
+    return _commit_and_plan(post)
+
+
+def cancel(post: Post, user_id: int | None) -> Post:
+    """DELETE: cancel everything still to come; what was published stays published."""
+    before = snapshot(post)
+    _withdraw(post, "cancelled", keep_history=True)
+    for schedule in post.schedules:
+        if schedule.status in ("active", "paused"):
+            schedule.status = "cancelled"
+    post.status = "cancelled"
+    record(post.workspace_id, "post.cancelled", post, user_id=user_id, before=before)
+    db.session.commit()
+    return post
+
+
+def pause(post: Post, user_id: int | None) -> Post:
+    active = [s for s in post.schedules if s.status == "active"]
+    if not active:
+        raise Conflict("the post has no active schedule to pause")
+    deliveries = _open(post.id, ("queued", "retrying"))
+    planner.unschedule(deliveries)
+    for delivery in deliveries:
+        if delivery.status == "queued":
+            delivery.status = "pending"
+    for schedule in active:
+        schedule.status = "paused"
+    record(post.workspace_id, "post.paused", post, user_id=user_id)
+    db.session.commit()
+    return post
+
+
+def resume(post: Post, user_id: int | None) -> Post:
+    """Occurrences whose time passed while paused are skipped (kept as cancelled with the
+    reason), except a one-off post's only occurrence, which goes out at once."""
+    paused = [s for s in post.schedules if s.status == "paused"]
+    if not paused:
+        raise Conflict("the post is not paused")
+    now = now_utc()
+    for schedule in paused:
+        schedule.status = "active"
+        if schedule.rrule is None:
+            continue
+        missed = [d for d in _open(post.id, ("pending", "retrying"))
+                  if d.schedule_id == schedule.id and d.due_at <= now]
+        for delivery in missed:
+            delivery.status, delivery.last_error = "cancelled", "skipped: paused at its time"
+            delivery.finished_at = now
+        planner.skip_past(schedule, now)
+    record(post.workspace_id, "post.resumed", post, user_id=user_id)
+    return _commit_and_plan(post)
+
+
+def publish_now(post: Post, user_id: int | None) -> Post:
+    """Send the post to its channels now. A one-off schedule's waiting deliveries move to
+    now; otherwise (draft, recurring) one extra set of deliveries is made for now."""
+    if post.status == "cancelled":
+        raise Conflict("the post is cancelled")
+    if not post.channels:
+        raise Conflict("the post has no channels")
+    now = now_utc()
+    one_off = [s for s in post.schedules if s.status in ("active", "paused") and s.rrule is None]
+    waiting = [d for d in _open(post.id, ("pending", "queued"))
+               if d.attempts == 0 and d.schedule_id in {s.id for s in one_off}]
+    planner.unschedule(waiting)
+    for delivery in waiting:
+        delivery.due_at = delivery.next_attempt_at = now
+        delivery.status = "pending"
+    covered = {d.channel_id for d in waiting}
+    for channel in post.channels:
+        if channel.id not in covered and not one_off:
+            db.session.add(Delivery(
+                workspace_id=post.workspace_id, post_id=post.id, channel_id=channel.id,
+                due_at=now, next_attempt_at=now, priority=post.priority,
+                idempotency_key=uuid.uuid4().hex, status="pending"))
+    for schedule in one_off:
+        schedule.status = "active"
+    if post.status == "draft":
+        post.status = "scheduled"
+    record(post.workspace_id, "post.published_now", post, user_id=user_id)
+    db.session.flush()
+    post_status.refresh(post)
+    db.session.commit()
+    plan_open(post)
+    return post
+
+
+def occurrences(post: Post, limit: int = 10) -> list:
+    """The next occurrences of the post's active or paused schedules, soonest first."""
+    now = now_utc()
+    found = []
+    for schedule in post.schedules:
+        if schedule.status in ("active", "paused"):
+            found += planner.pattern(schedule).upcoming(now, limit)
+    return sorted(found, key=lambda o: o.at)[:limit]

@@ -1,0 +1,49 @@
+"""The server-rendered side: sign-in, the page blueprints and error pages."""
+
+import logging
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from .api.errors import http_error, is_api_request, unexpected_error
+from .extensions import db, login_manager
+from .models import User
+
+log = logging.getLogger(__name__)
+
+
+def init_app(app: Flask) -> None:
+    from .auth import bp as auth_bp
+    from .pages import bp as pages_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(pages_bp)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message_category = "info"
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected)
+
+    @app.after_request
+    def _vary(response):
+        response.vary.add("HX-Request")
+        return response
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def _http_error(exc: HTTPException):
+    if is_api_request():
+        return http_error(exc)
+    db.session.rollback()
+    return render_template("error.html", error=exc), exc.code
+
+
+def _unexpected(exc: Exception):
+    if is_api_request():
+        return unexpected_error(exc)
+    db.session.rollback()
+    log.exception("unhandled error in %s %s", request.method, request.path)
+    return render_template("error.html", error=None), 500

@@ -1,0 +1,61 @@
+"""The worker process (Procfile `worker`): an RQ worker that publishes deliveries.
+
+It runs jobs in-process (no fork per job: forking costs more than publishing) and keeps a
+heartbeat in Redis from a small thread, so the planner can tell a dead worker's deliveries
+from a slow one's.
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+
+from redis.exceptions import RedisError
+from rq import SimpleWorker
+
+from webapp import create_app, queueing
+from webapp.extensions import db
+
+
+class HeraldWorker(SimpleWorker):
+    def execute_job(self, job, queue):
+        try:
+            return super().execute_job(job, queue)
+        finally:
+            db.session.remove()  # each job starts with a fresh session
+
+
+def heartbeat(app, name: str, stop: threading.Event) -> None:
+    period = max(1, app.config["HERALD_HEARTBEAT_TTL"] // 3)
+    with app.app_context():
+        while not stop.is_set():
+            try:
+                queueing.beat("worker", name)
+            except Exception as exc:  # Redis down: keep trying, recovery waits for us
+                logging.warning("heartbeat failed: %s", type(exc).__name__)
+            stop.wait(period)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
+    name = f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
+    app = create_app({"HERALD_PROCESS_NAME": name})
+    stop = threading.Event()
+    threading.Thread(target=heartbeat, args=(app, name, stop), daemon=True).start()
+    with app.app_context():
+        while True:
+            try:
+                worker = HeraldWorker([queueing.queue()], connection=queueing.redis(),
+                                      name=name)
+                worker.work(with_scheduler=False, logging_level="INFO")
+                break
+            except RedisError as exc:
+                logging.warning("worker lost Redis (%s); retrying in 1 s", exc)
+                time.sleep(1)
+    stop.set()
+
+
+if __name__ == "__main__":
+    main()
