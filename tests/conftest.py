@@ -177,10 +177,12 @@ def runner(app):
     return Runner(app)
 
 
-def soon(seconds: float = 1.5, zone: str = "UTC") -> str:
+def soon(seconds: float = 0.5, zone: str = "UTC") -> str:
     """A local wall time `seconds` from now, for schedules that must fall due in a test."""
     local = datetime.now(ZoneInfo(zone)) + timedelta(seconds=seconds)
-    return local.replace(tzinfo=None).isoformat(timespec="milliseconds")
+    # Schedules keep whole seconds: round up so the time is at least `seconds` away.
+    local = local.replace(microsecond=0) + timedelta(seconds=1)
+    return local.replace(tzinfo=None).isoformat()
 
 
 ROOT = Path(__file__).resolve().parent.parent

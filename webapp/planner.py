@@ -41,9 +41,10 @@ def set_first_run(schedule: Schedule) -> None:
 
 
 def point_at(schedule: Schedule, local: datetime | None) -> None:
+    """Set the next occurrence to materialise; None when the rule has no more. (The
+    schedule becomes `completed` once its last delivery is done: see post_status.)"""
     if local is None:
         schedule.next_run_local = schedule.next_run_at = None
-        schedule.status = "completed"
     else:
         schedule.next_run_local = local
         schedule.next_run_at = resolve(local, ZoneInfo(schedule.timezone)).at

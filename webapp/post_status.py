@@ -21,6 +21,10 @@ def refresh(post: Post) -> None:
     statuses = set(db.session.scalars(
         select(Delivery.status).where(Delivery.post_id == post.id).distinct()))
     upcoming = any(s.status == "active" and s.next_run_at is not None for s in post.schedules)
+    if not statuses & set(OPEN):
+        for schedule in post.schedules:
+            if schedule.status == "active" and schedule.next_run_at is None:
+                schedule.status = "completed"
     if "failed" in statuses:
         post.status = "partially_published" if "published" in statuses else "failed"
     elif upcoming or statuses & set(OPEN):

@@ -49,8 +49,9 @@ def parse_at(value, tz: ZoneInfo, field_name: str = "at") -> datetime:
             field_name, f"'{value}' is not a valid date and time (YYYY-MM-DDTHH:MM)"
         ) from None
     if parsed.tzinfo is not None:
-        return parsed.astimezone(tz).replace(tzinfo=None)
-    return parsed
+        parsed = parsed.astimezone(tz).replace(tzinfo=None)
+    # Whole seconds: recurrence rules drop fractions, so one-offs do too.
+    return parsed.replace(microsecond=0)
 
 
 def parse_until(value, tz: ZoneInfo, field_name: str = "until") -> datetime | None:

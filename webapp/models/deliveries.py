@@ -45,6 +45,8 @@ class Delivery(db.Model):
         db.UniqueConstraint("schedule_id", "channel_id", "due_at",
                             name="uq_delivery_occurrence"),
         db.Index("ix_delivery_status_next_attempt", "status", "next_attempt_at"),
+        # Never reuse the id of a deleted delivery: job ids are derived from it.
+        {"sqlite_autoincrement": True},
     )
 
     @property

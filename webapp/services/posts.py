@@ -287,22 +287,22 @@ def publish_now(post: Post, user_id: int | None) -> Post:
     if not post.channels:
         raise Conflict("the post has no channels")
     now = now_utc()
-    one_off = [s for s in post.schedules if s.status in ("active", "paused") and s.rrule is None]
+    one_off = {s.id for s in post.schedules if s.rrule is None}
     waiting = [d for d in _open(post.id, ("pending", "queued"))
-               if d.attempts == 0 and d.schedule_id in {s.id for s in one_off}]
+               if d.attempts == 0 and d.schedule_id in one_off]
     planner.unschedule(waiting)
     for delivery in waiting:
         delivery.due_at = delivery.next_attempt_at = now
         delivery.status = "pending"
-    covered = {d.channel_id for d in waiting}
-    for channel in post.channels:
-        if channel.id not in covered and not one_off:
+    if not waiting:
+        for channel in post.channels:
             db.session.add(Delivery(
                 workspace_id=post.workspace_id, post_id=post.id, channel_id=channel.id,
                 due_at=now, next_attempt_at=now, priority=post.priority,
                 idempotency_key=uuid.uuid4().hex, status="pending"))
-    for schedule in one_off:
-        schedule.status = "active"
+    for schedule in post.schedules:
+        if schedule.id in one_off and schedule.status == "paused":
+            schedule.status = "active"
     if post.status == "draft":
         post.status = "scheduled"
     record(post.workspace_id, "post.published_now", post, user_id=user_id)

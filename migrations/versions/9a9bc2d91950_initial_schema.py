@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: f298c9d5db4d
+Revision ID: 9a9bc2d91950
 Revises: 
-Create Date: 2026-11-23 19:27:50.248506
+Create Date: 2026-11-23 19:33:38.797886
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = 'f298c9d5db4d'
+revision = '9a9bc2d91950'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -206,7 +206,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['workspace_id'], ['workspace.id'], name=op.f('fk_delivery_workspace_id_workspace'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_delivery')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_delivery_idempotency_key')),
-    sa.UniqueConstraint('schedule_id', 'channel_id', 'due_at', name='uq_delivery_occurrence')
+    sa.UniqueConstraint('schedule_id', 'channel_id', 'due_at', name='uq_delivery_occurrence'),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('delivery', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_delivery_channel_id'), ['channel_id'], unique=False)

@@ -1,0 +1,306 @@
+"""The engine: schedules → deliveries → exact-time jobs → one publish, with real Redis,
+rq-scheduler, an in-process RQ worker and a local webhook receiver."""
+
+import hashlib
+import hmac
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rq_scheduler import Scheduler
+
+from tests.conftest import soon
+from tests.platforms import Reply
+from webapp import planner, publishing, queueing
+from webapp.extensions import db
+from webapp.models import Delivery, Notification, Post
+
+pytestmark = pytest.mark.postgres
+
+
+def schedule_post(api, channel_ids, at=None, **schedule):
+    body = {"title": "Launch", "body": "We are live", "channel_ids": channel_ids,
+            "schedule": {"at": at or soon(1.2), "timezone": "UTC", **schedule}}
+    response = api.post("/posts", json=body)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def wait_until(local_utc: str, margin: float = 0.05) -> None:
+    """Sleep until a UTC wall time given as in a schedule has passed."""
+    due = datetime.fromisoformat(local_utc).replace(tzinfo=UTC)
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + margin)
+
+
+def delivery(delivery_id) -> Delivery:
+    db.session.expire_all()
+    return db.session.get(Delivery, delivery_id)
+
+
+def scheduled_job_ids() -> set[str]:
+    return {j.id for j in queueing.scheduler().get_jobs()}
+
+
+def test_a_scheduled_post_is_published_once_not_before_its_time(api, hook_channel, webhook,
+                                                                 runner):
+    post = schedule_post(api, [hook_channel["id"]])
+    [d] = post["deliveries"]
+    assert d["status"] == "queued"
+    assert f"delivery-{d['id']}-0" in scheduled_job_ids()
+
+    [row] = runner.until_settled([d["id"]])
+    assert row.status == "published" and row.attempts == 1
+    [got] = webhook.posts()
+    assert got.at >= row.due_at.timestamp()  # never early
+    assert row.started_at >= row.due_at
+    body = got.json()
+    assert body == {"delivery_id": d["id"], "post_id": post["id"],
+                    "channel_id": hook_channel["id"], "title": "Launch", "body": "We are live",
+                    "due_at": d["due_at"], "attempt": 1}
+    assert got.headers["Idempotency-Key"] == row.idempotency_key
+    assert got.headers["X-Herald-Delivery"] == str(d["id"])
+    expected = hmac.new(b"hook-secret", got.body, hashlib.sha256).hexdigest()
+    assert got.headers["X-Herald-Signature"] == f"sha256={expected}"
+    assert row.external_id == "hook-1" and row.external_url.endswith("/items/1")
+    assert db.session.get(Post, post["id"]).status == "published"
+    assert scheduled_job_ids() == set()
+
+
+def test_duplicate_jobs_and_a_second_worker_publish_once(api, hook_channel, webhook, runner):
+    at = soon()
+    post = schedule_post(api, [hook_channel["id"]], at=at)
+    d_id = post["deliveries"][0]["id"]
+    wait_until(at)
+    # Three copies of the same attempt: a re-enqueue, a second scheduler, a direct call.
+    queueing.queue().enqueue(publishing.publish_delivery, d_id, 0, job_id="dup-a")
+    queueing.queue().enqueue(publishing.publish_delivery, d_id, 0, job_id="dup-b")
+    assert publishing.publish_delivery(d_id, 0) == "published"
+    runner.step()
+    assert len(webhook.posts()) == 1
+    assert delivery(d_id).attempts == 1
+
+
+def test_a_job_that_arrives_early_waits_for_the_due_time(api, hook_channel, webhook):
+    post = schedule_post(api, [hook_channel["id"]], at=soon(1.0))
+    d = delivery(post["deliveries"][0]["id"])
+    assert publishing.publish_delivery(d.id, 0) == "published"
+    [got] = webhook.posts()
+    assert got.at >= d.due_at.timestamp()
+
+
+def test_a_stale_job_far_too_early_does_nothing(api, hook_channel, webhook):
+    post = schedule_post(api, [hook_channel["id"]], at=soon(60))
+    d = delivery(post["deliveries"][0]["id"])
+    assert publishing.publish_delivery(d.id, 0) == "early"
+    assert webhook.posts() == [] and delivery(d.id).status == "queued"
+
+
+def test_cancel_removes_the_job_and_nothing_is_sent(api, hook_channel, webhook, runner):
+    at = soon()
+    post = schedule_post(api, [hook_channel["id"]], at=at)
+    d_id = post["deliveries"][0]["id"]
+    response = api.delete(f"/posts/{post['id']}")
+    assert response.status_code == 200
+    assert delivery(d_id).status == "cancelled"
+    assert scheduled_job_ids() == set()
+    assert not queueing.redis().exists(f"rq:job:delivery-{d_id}-0")  # no job hash left
+    wait_until(at, 0.3)
+    runner.step()
+    assert webhook.posts() == []
+
+
+def test_moving_a_post_publishes_at_the_new_time_only(api, hook_channel, webhook, runner):
+    old_at = soon()
+    post = schedule_post(api, [hook_channel["id"]], at=old_at)
+    old_id = post["deliveries"][0]["id"]
+    new_at = soon(2.0)
+    moved = api.patch(f"/posts/{post['id']}", json={"schedule": {"at": new_at, "timezone": "UTC"}})
+    assert moved.status_code == 200, moved.json
+    open_ones = [d for d in moved.json["deliveries"] if d["status"] in ("queued", "pending")]
+    assert len(open_ones) == 1
+    assert db.session.get(Delivery, old_id) is None  # never attempted: replaced, not kept
+    wait_until(old_at, 0.3)
+    runner.step()
+    assert webhook.posts() == []  # nothing at the old time
+    [row] = runner.until_settled([open_ones[0]["id"]])
+    assert row.status == "published" and len(webhook.posts()) == 1
+    assert webhook.posts()[0].at >= row.due_at.timestamp()
+
+
+def test_transient_failures_retry_with_the_same_idempotency_key(api, hook_channel, webhook,
+                                                                runner):
+    webhook.script = [Reply(503), Reply(500)]
+    post = schedule_post(api, [hook_channel["id"]], at=soon())
+    [row] = runner.until_settled([post["deliveries"][0]["id"]])
+    assert row.status == "published" and row.attempts == 3
+    keys = {r.headers["Idempotency-Key"] for r in webhook.posts()}
+    assert keys == {row.idempotency_key}
+    attempts = [r.json()["attempt"] for r in webhook.posts()]
+    assert attempts == [1, 2, 3]
+    # HERALD_RETRY_DELAYS is [1, 1] in tests: each retry waits at least a second.
+    times = [r.at for r in webhook.posts()]
+    assert times[1] - times[0] >= 1.0 and times[2] - times[1] >= 1.0
+
+
+def test_retry_after_is_honoured(api, hook_channel, webhook, runner):
+    webhook.script = [Reply(429, headers={"Retry-After": "3"})]
+    post = schedule_post(api, [hook_channel["id"]], at=soon())
+    [row] = runner.until_settled([post["deliveries"][0]["id"]], timeout=20)
+    first, second = webhook.posts()
+    assert second.at - first.at >= 3.0
+    assert row.status == "published"
+
+
+def test_exhausted_retries_fail_and_notify_once(api, hook_channel, webhook, runner):
+    webhook.script = [Reply(500)] * 3
+    post = schedule_post(api, [hook_channel["id"]], at=soon())
+    [row] = runner.until_settled([post["deliveries"][0]["id"]], timeout=20)
+    assert row.status == "failed" and row.attempts == 3  # 1 + len(HERALD_RETRY_DELAYS)
+    assert "HTTP 500" in row.last_error
+    notes = db.session.query(Notification).all()
+    assert len(notes) == 1 and notes[0].delivery_id == row.id
+    assert db.session.get(Post, post["id"]).status == "failed"
+
+
+def test_a_permanent_failure_on_one_channel_does_not_republish_the_other(
+        api, hook_channel, webhook, runner):
+    from tests.platforms import Webhook
+
+    broken = Webhook().start()
+    try:
+        broken.script = [Reply(400, {"error": "bad"})]
+        second = api.post("/channels", json={"name": "Broken", "platform": "webhook",
+                                             "config": {"url": broken.url}}).json
+        post = schedule_post(api, [hook_channel["id"], second["id"]], at=soon())
+        rows = runner.until_settled([d["id"] for d in post["deliveries"]])
+        assert sorted(r.status for r in rows) == ["failed", "published"]
+        failed = next(r for r in rows if r.status == "failed")
+        assert failed.attempts == 1  # permanent: no retry
+        assert db.session.get(Post, post["id"]).status == "partially_published"
+        assert len(webhook.posts()) == 1 and len(broken.posts()) == 1
+
+        # A retry by hand goes out once, with the same idempotency key.
+        retried = api.post(f"/deliveries/{failed.id}/retry")
+        assert retried.status_code == 200, retried.json
+        [row] = runner.until_settled([failed.id])
+        assert row.status == "published"
+        assert [r.headers["Idempotency-Key"] for r in broken.posts()] == \
+            [row.idempotency_key] * 2
+        assert len(webhook.posts()) == 1
+        assert db.session.get(Post, post["id"]).status == "published"
+    finally:
+        broken.stop()
+
+
+def test_jobs_lost_with_redis_are_recreated_by_the_planner(api, hook_channel, webhook, runner):
+    post = schedule_post(api, [hook_channel["id"]], at=soon(1.0))
+    d_id = post["deliveries"][0]["id"]
+    queueing.redis().flushall()
+    assert scheduled_job_ids() == set()
+    done = planner.plan()
+    assert done["restored"] == 1
+    [row] = runner.until_settled([d_id])
+    assert row.status == "published" and len(webhook.posts()) == 1
+
+
+def test_a_delivery_abandoned_by_a_dead_worker_is_recovered_once(api, hook_channel, webhook,
+                                                                 runner, app):
+    at = soon()
+    post = schedule_post(api, [hook_channel["id"]], at=at)
+    d_id = post["deliveries"][0]["id"]
+    wait_until(at)
+    # A worker claims it and dies before answering (no heartbeat ever written).
+    assert publishing.claim(d_id, 0, "dead-worker")
+    scheduler_jobs = scheduled_job_ids()
+    for job_id in scheduler_jobs:
+        queueing.cancel_job(job_id)
+    assert planner.plan()["recovered"] == 0  # too recent to tell from a slow worker
+    later = datetime.now(UTC) + timedelta(seconds=2 * app.config["HERALD_HEARTBEAT_TTL"] + 1)
+    assert planner.plan(now=later)["recovered"] == 1
+    [row] = runner.until_settled([d_id])
+    assert row.status == "published" and row.attempts == 2
+    assert len(webhook.posts()) == 1
+
+
+def test_a_live_worker_keeps_its_delivery(api, hook_channel, app):
+    at = soon()
+    post = schedule_post(api, [hook_channel["id"]], at=at)
+    d_id = post["deliveries"][0]["id"]
+    wait_until(at)
+    assert publishing.claim(d_id, 0, "busy-worker")
+    queueing.beat("worker", "busy-worker")
+    later = datetime.now(UTC) + timedelta(seconds=2 * app.config["HERALD_HEARTBEAT_TTL"] + 1)
+    assert planner.plan(now=later)["recovered"] == 0
+    assert delivery(d_id).status == "publishing"
+
+
+def test_recurring_schedules_materialise_each_occurrence_independently(
+        api, hook_channel, webhook, runner):
+    webhook.script = [Reply(400)]  # the first occurrence fails for good
+    post = schedule_post(api, [hook_channel["id"]], at=soon(), recurrence="FREQ=MINUTELY",
+                         count=3)
+    # Minutely for three runs: all three within the materialisation window, each its own row.
+    ids = [d["id"] for d in post["deliveries"]]
+    assert len(ids) == 3
+    dues = [delivery(i).due_at for i in ids]
+    assert dues[1] - dues[0] == timedelta(minutes=1)
+    [first] = runner.until_settled(ids[:1])
+    assert first.status == "failed"
+    assert delivery(ids[1]).status == "queued"
+    assert delivery(ids[2]).status == "queued"
+
+
+def test_pause_stops_and_resume_sends_a_missed_one_off(api, hook_channel, webhook, runner):
+    at = soon()
+    post = schedule_post(api, [hook_channel["id"]], at=at)
+    d_id = post["deliveries"][0]["id"]
+    assert api.post(f"/posts/{post['id']}/pause").status_code == 200
+    assert scheduled_job_ids() == set()
+    wait_until(at, 0.3)
+    planner.plan()
+    runner.step()
+    assert webhook.posts() == [] and delivery(d_id).status == "pending"
+    assert api.post(f"/posts/{post['id']}/resume").status_code == 200
+    [row] = runner.until_settled([d_id])
+    assert row.status == "published" and len(webhook.posts()) == 1
+
+
+def test_publish_now_sends_a_draft_at_once(api, hook_channel, webhook, runner):
+    draft = api.post("/posts", json={"body": "Now!", "channel_ids": [hook_channel["id"]]}).json
+    assert draft["status"] == "draft" and draft["deliveries"] == []
+    response = api.post(f"/posts/{draft['id']}/publish-now")
+    assert response.status_code == 200
+    [d] = response.json["deliveries"]
+    [row] = runner.until_settled([d["id"]])
+    assert row.status == "published" and len(webhook.posts()) == 1
+
+
+def test_publish_now_moves_a_one_off_instead_of_adding_one(api, hook_channel, webhook, runner):
+    post = schedule_post(api, [hook_channel["id"]], at=soon(3600))
+    response = api.post(f"/posts/{post['id']}/publish-now")
+    [d] = response.json["deliveries"]
+    assert d["id"] == post["deliveries"][0]["id"]
+    runner.until_settled([d["id"]])
+    assert len(webhook.posts()) == 1
+
+
+def test_redis_holds_jobs_only_within_the_horizon(api, hook_channel, app):
+    far = (datetime.now(UTC) + timedelta(days=3)).replace(tzinfo=None).isoformat(timespec="minutes")
+    post = schedule_post(api, [hook_channel["id"]], at=far)
+    [d] = post["deliveries"]
+    assert d["status"] == "pending" and scheduled_job_ids() == set()
+    later = datetime.now(UTC) + timedelta(days=3) - timedelta(minutes=5)
+    assert planner.plan(now=later)["enqueued"] == 1
+    assert scheduled_job_ids() == {f"delivery-{d['id']}-0"}
+
+
+def test_jobs_use_aware_instants_and_carry_no_secrets(api, hook_channel):
+    post = schedule_post(api, [hook_channel["id"]], at=soon(30))
+    d = delivery(post["deliveries"][0]["id"])
+    [(job, when)] = list(Scheduler(queue_name="herald-test", connection=queueing.redis())
+                         .get_jobs(with_times=True))
+    assert job.args == (d.id, 0)
+    # rq-scheduler returns naive UTC; the job is at the due second, rounded up.
+    assert when.replace(tzinfo=UTC) >= d.due_at.replace(microsecond=0)
+    raw = b"".join(v for v in queueing.redis().hgetall(job.key).values())
+    assert b"hook-secret" not in raw
