@@ -50,9 +50,11 @@ class Stack:
         return dict(line.split(": ", 1) for line in lines if line.strip())
 
     def start(self, name: str) -> subprocess.Popen:
-        log = open(self.workdir / f"{name}-{len(self.processes.get(name, []))}.log", "w")
-        process = subprocess.Popen(self.procfile()[name], shell=True, env=self.env, cwd=ROOT,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        path = self.workdir / f"{name}-{len(self.processes.get(name, []))}.log"
+        with open(path, "w") as log:  # the child keeps its own descriptor
+            process = subprocess.Popen(self.procfile()[name], shell=True, env=self.env,
+                                       cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
         self.processes.setdefault(name, []).append(process)
         return process
 
@@ -75,7 +77,7 @@ class Stack:
                 last = requests.get(f"{self.base}/healthz", timeout=2)
                 if last.status_code == 200 and last.json()["workers"] >= workers:
                     return last.json()
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(0.2)
         raise AssertionError(f"stack not healthy: {last and last.text}\n{self.logs()}")

@@ -99,7 +99,7 @@ def materialize(schedule: Schedule, until: datetime | None = None) -> list[Deliv
 def enqueue(delivery: Delivery) -> None:
     """Give a delivery due within the horizon its job. Call after the row is committed,
     so a worker that starts at once finds it."""
-    queueing.schedule_delivery(delivery)
+    queueing.schedule_delivery(queueing.JobRef.of(delivery))
 
 
 def due_soon(delivery: Delivery, now: datetime | None = None) -> bool:
@@ -134,25 +134,28 @@ def plan(now: datetime | None = None) -> dict:
                                                 rows_until))
         db.session.commit()
 
-    # Pending deliveries entering the horizon get their job.
+    # Pending deliveries entering the horizon get their job. Jobs are created after the
+    # commit, so no database lock is held while talking to Redis.
     pending = db.session.scalars(
         _plannable().where(Delivery.status == "pending", Delivery.next_attempt_at <= end)
         .order_by(Delivery.next_attempt_at)).all()
     for delivery in pending:
         delivery.status = "queued"
+    jobs = [queueing.JobRef.of(d) for d in pending]
     db.session.commit()
-    for delivery in pending:
-        enqueue(delivery)
-    done["enqueued"] = len(pending)
+    for job in jobs:
+        queueing.schedule_delivery(job)
+    done["enqueued"] = len(jobs)
 
     # Jobs Redis lost: queued or retrying deliveries without their job.
-    waiting = db.session.scalars(
+    waiting = [queueing.JobRef.of(d) for d in db.session.scalars(
         _plannable().where(Delivery.status.in_(("queued", "retrying")),
-                           Delivery.next_attempt_at <= end)).all()
-    for delivery in waiting:
-        if not queueing.job_exists(delivery.job_id):
-            log.warning("re-creating lost job %s", delivery.job_id)
-            enqueue(delivery)
+                           Delivery.next_attempt_at <= end))]
+    db.session.commit()
+    for job in waiting:
+        if not queueing.job_exists(job.id):
+            log.warning("re-creating lost job %s", job.id)
+            queueing.schedule_delivery(job)
             done["restored"] += 1
 
     done["recovered"] = recover_abandoned(now)
@@ -192,5 +195,5 @@ def recover_abandoned(now: datetime) -> int:
 def unschedule(deliveries) -> None:
     """Remove the jobs of deliveries that are being cancelled, moved or paused."""
     for delivery in deliveries:
-        queueing.cancel_job(delivery.job_id)
+        queueing.cancel_job(queueing.JobRef.of(delivery).id)
 

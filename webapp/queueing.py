@@ -1,12 +1,13 @@
 """Redis, RQ and rq-scheduler: the jobs that carry out what the database says.
 
-Every job id is derived from its delivery and attempt (`Delivery.job_id`), so scheduling a
+Every job id is derived from its delivery and attempt (`JobRef.id`), so scheduling a
 delivery twice replaces its job, and cancelling finds it without a lookup table.
 """
 
 import math
 import os
 import socket
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask import current_app
@@ -46,14 +47,33 @@ def _ceil_second(when: datetime) -> datetime:
     return datetime.fromtimestamp(math.ceil(when.timestamp()), UTC)
 
 
-def schedule_delivery(delivery) -> None:
-    """Create (or replace) the exact-time job for the delivery's next attempt."""
-    cancel_job(delivery.job_id)
+@dataclass(frozen=True)
+class JobRef:
+    """What a delivery's job needs: plain values, usable after the transaction ended."""
+
+    delivery_id: int
+    attempts: int
+    run_at: datetime
+
+    @classmethod
+    def of(cls, delivery) -> "JobRef":
+        return cls(delivery.id, delivery.attempts, delivery.next_attempt_at)
+
+    @property
+    def id(self) -> str:
+        """One job id per delivery and attempt: re-enqueueing an attempt replaces its job
+        instead of adding a second one."""
+        return f"delivery-{self.delivery_id}-{self.attempts}"
+
+
+def schedule_delivery(job: JobRef) -> None:
+    """Create (or replace) the exact-time job for a delivery's next attempt."""
+    cancel_job(job.id)
     scheduler().enqueue_at(
-        _ceil_second(delivery.next_attempt_at),
-        "webapp.publishing.publish_delivery", delivery.id, delivery.attempts,
-        job_id=delivery.job_id, timeout=JOB_TIMEOUT, job_result_ttl=0,
-        job_description=f"publish delivery {delivery.id}",
+        _ceil_second(job.run_at),
+        "webapp.publishing.publish_delivery", job.delivery_id, job.attempts,
+        job_id=job.id, timeout=JOB_TIMEOUT, job_result_ttl=0,
+        job_description=f"publish delivery {job.delivery_id}",
     )
 
 

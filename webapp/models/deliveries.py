@@ -48,9 +48,3 @@ class Delivery(db.Model):
         # Never reuse the id of a deleted delivery: job ids are derived from it.
         {"sqlite_autoincrement": True},
     )
-
-    @property
-    def job_id(self) -> str:
-        """Deterministic RQ job id: one per delivery and attempt, so re-enqueueing an
-        attempt replaces its job instead of adding a second one."""
-        return f"delivery-{self.id}-{self.attempts}"
