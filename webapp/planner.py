@@ -148,12 +148,12 @@ def plan(now: datetime | None = None) -> dict:
     done["enqueued"] = len(jobs)
 
     # Jobs Redis lost: queued or retrying deliveries without their job.
-    waiting = [queueing.JobRef.of(d) for d in db.session.scalars(
-        _plannable().where(Delivery.status.in_(("queued", "retrying")),
-                           Delivery.next_attempt_at <= end))]
+    waiting = [queueing.JobRef(*row) for row in db.session.execute(
+        _plannable().with_only_columns(Delivery.id, Delivery.attempts, Delivery.next_attempt_at)
+        .where(Delivery.status.in_(("queued", "retrying")), Delivery.next_attempt_at <= end))]
     db.session.commit()
-    for job in waiting:
-        if not queueing.job_exists(job.id):
+    for job, exists in zip(waiting, queueing.jobs_exist([j.id for j in waiting]), strict=True):
+        if not exists:
             log.warning("re-creating lost job %s", job.id)
             queueing.schedule_delivery(job)
             done["restored"] += 1

@@ -89,8 +89,12 @@ def cancel_job(job_id: str) -> None:
     job.delete(remove_from_queue=True)
 
 
-def job_exists(job_id: str) -> bool:
-    return bool(redis().exists(Job.key_for(job_id)))
+def jobs_exist(job_ids: list[str]) -> list[bool]:
+    """Whether each job's hash is in Redis, in one round trip."""
+    pipe = redis().pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.exists(Job.key_for(job_id))
+    return [bool(n) for n in pipe.execute()]
 
 
 def beat(role: str, name: str) -> None:
