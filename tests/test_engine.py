@@ -304,3 +304,45 @@ def test_jobs_use_aware_instants_and_carry_no_secrets(api, hook_channel):
     assert when.replace(tzinfo=UTC) >= d.due_at.replace(microsecond=0)
     raw = b"".join(v for v in queueing.redis().hgetall(job.key).values())
     assert b"hook-secret" not in raw
+
+
+def test_moving_one_delivery_moves_its_job(api, hook_channel, webhook, runner, admin):
+    from webapp.services import deliveries
+
+    old_at = soon()
+    post = schedule_post(api, [hook_channel["id"]], at=old_at)
+    d_id = post["deliveries"][0]["id"]
+    new_at = soon(2.0)
+    moved = deliveries.move(delivery(d_id), admin.id, new_at, "UTC")
+    assert moved.id == d_id and moved.status == "queued"
+    assert scheduled_job_ids() == {f"delivery-{d_id}-0"}
+    wait_until(old_at, 0.3)
+    runner.step()
+    assert webhook.posts() == []
+    [row] = runner.until_settled([d_id])
+    assert webhook.posts()[0].at >= row.due_at.timestamp()
+    assert row.due_at == datetime.fromisoformat(new_at).replace(tzinfo=UTC)
+
+
+def test_moving_a_delivery_into_the_past_changes_nothing(api, hook_channel, admin):
+    from webapp.errors import ValidationError
+    from webapp.services import deliveries
+
+    post = schedule_post(api, [hook_channel["id"]], at=soon(60))
+    d = delivery(post["deliveries"][0]["id"])
+    due = d.due_at
+    with pytest.raises(ValidationError):
+        deliveries.move(d, admin.id, "2020-01-01T09:00", "UTC")
+    assert delivery(d.id).due_at == due and scheduled_job_ids() == {f"delivery-{d.id}-0"}
+
+
+def test_moving_a_recurring_post_keeps_its_rule_and_zone(api, hook_channel, admin):
+    from webapp.services import posts
+
+    post = schedule_post(api, [hook_channel["id"]], at="2030-01-07T09:00",
+                         recurrence="FREQ=WEEKLY;BYDAY=MO", count=5)
+    row = db.session.get(Post, post["id"])
+    posts.move(row, admin.id, "2030-01-08T10:30")
+    [active] = [s for s in db.session.get(Post, post["id"]).schedules if s.status == "active"]
+    assert active.rrule == "FREQ=WEEKLY;BYDAY=MO" and active.count == 5
+    assert active.start_local == datetime(2030, 1, 8, 10, 30)

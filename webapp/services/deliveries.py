@@ -86,3 +86,37 @@ def stats(workspace_id: int, days: int) -> dict:
         "average_wait_seconds": round(sum(waits) / len(waits), 3) if waits else None,
         "average_processing_seconds": round(sum(runs) / len(runs), 3) if runs else None,
     }
+
+
+def move(delivery: Delivery, user_id: int | None, local: str, timezone: str) -> Delivery:
+    """Move one delivery (one occurrence on one channel) to a new local time in `timezone`.
+    Only deliveries not yet attempted move; the DST rule applies and its warning is kept;
+    times in the past are refused. The old job is removed before the new one exists."""
+    from zoneinfo import ZoneInfo
+
+    from ..errors import ValidationError
+    from ..timeutil import parse_at, resolve, zone
+
+    tz = zone(timezone)
+    occurrence = resolve(parse_at(local, tz), ZoneInfo(tz.key))
+    if occurrence.at <= now_utc():
+        raise ValidationError.field("at", f"{occurrence.local:%Y-%m-%d %H:%M %Z} is in the past")
+    if delivery.status not in ("pending", "queued") or delivery.attempts:
+        raise Conflict(f"delivery {delivery.id} is {delivery.status}; only waiting deliveries "
+                       "move")
+    before = {"due_at": delivery.due_at.isoformat()}
+    planner.unschedule([delivery])
+    if not _transition(delivery, ("pending", "queued"), status="pending",
+                       due_at=occurrence.at, next_attempt_at=occurrence.at,
+                       warnings=occurrence.warnings):
+        db.session.rollback()
+        raise Conflict(f"delivery {delivery.id} was picked up meanwhile")
+    db.session.refresh(delivery)
+    record(delivery.workspace_id, "delivery.moved", delivery, user_id=user_id, before=before,
+           after={"due_at": delivery.due_at.isoformat()})
+    db.session.commit()
+    from .posts import plan_open
+
+    plan_open(delivery.post)
+    db.session.refresh(delivery)
+    return delivery

@@ -321,3 +321,15 @@ def occurrences(post: Post, limit: int = 10) -> list:
         if schedule.status in ("active", "paused"):
             found += planner.pattern(schedule).upcoming(now, limit)
     return sorted(found, key=lambda o: o.at)[:limit]
+
+
+def move(post: Post, user_id: int | None, local: str, timezone: str | None = None) -> Post:
+    """Move a post's schedule to start at a new local time (its recurrence, end and zone
+    kept): every waiting delivery moves with it."""
+    current = next((s for s in post.schedules if s.status in ("active", "paused")), None)
+    if current is None:
+        raise Conflict("the post has no schedule to move")
+    return update_post(post, user_id, {"schedule": {
+        "at": local, "timezone": timezone or current.timezone, "recurrence": current.rrule,
+        "until": current.until_local.isoformat() if current.until_local else None,
+        "count": current.count}})
