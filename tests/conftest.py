@@ -1,12 +1,14 @@
 """Fixtures: a private real Redis, SQLite and PostgreSQL legs, an app per test, an API
 client with a token, local platform servers, and an in-process worker."""
 
+import contextvars
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from tests import servers
@@ -58,6 +60,31 @@ def test_config(database_url: str, redis_url: str) -> dict:
     }
 
 
+IN_REQUEST = contextvars.ContextVar("in_request", default=False)
+
+
+class IsolatedClient(FlaskClient):
+    """Each request in its own application context and database session, as in a server.
+
+    The `app` fixture keeps an application context pushed for the whole test, and Flask
+    reuses it for every test-client request: `g` (with Flask-Login's cached user) would then
+    leak from one request, and one client, to the next. The test's own session ends its
+    transaction first (SQLite transactions take the write lock at BEGIN), and reloads what
+    it reads afterwards, so assertions see what the request wrote.
+    """
+
+    def open(self, *args, **kwargs):
+        if IN_REQUEST.get():  # following a redirect: already in the request's context
+            return super().open(*args, **kwargs)
+        db.session.rollback()
+
+        def run():
+            IN_REQUEST.set(True)
+            return FlaskClient.open(self, *args, **kwargs)
+
+        return contextvars.Context().run(run)
+
+
 @pytest.fixture
 def app(db_backend, redis_server, tmp_path, request):
     if db_backend == "sqlite":
@@ -65,6 +92,7 @@ def app(db_backend, redis_server, tmp_path, request):
     else:
         url = request.getfixturevalue("postgres_url")
     app = create_app(test_config(url, redis_server.url))
+    app.test_client_class = IsolatedClient
     with app.app_context():
         db.create_all()
         if db_backend == "postgresql":

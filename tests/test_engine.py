@@ -346,3 +346,14 @@ def test_moving_a_recurring_post_keeps_its_rule_and_zone(api, hook_channel, admi
     [active] = [s for s in db.session.get(Post, post["id"]).schedules if s.status == "active"]
     assert active.rrule == "FREQ=WEEKLY;BYDAY=MO" and active.count == 5
     assert active.start_local == datetime(2030, 1, 8, 10, 30)
+
+
+def test_frequent_rules_write_a_bounded_number_of_rows_ahead(api, hook_channel):
+    from webapp.planner import MAX_WAITING_OCCURRENCES
+
+    far = (datetime.now(UTC) + timedelta(days=2)).replace(tzinfo=None).isoformat(timespec="minutes")
+    post = schedule_post(api, [hook_channel["id"]], at=far, recurrence="FREQ=MINUTELY")
+    rows = db.session.query(Delivery).filter_by(post_id=post["id"]).count()
+    assert rows == MAX_WAITING_OCCURRENCES
+    planner.plan()
+    assert db.session.query(Delivery).filter_by(post_id=post["id"]).count() == rows

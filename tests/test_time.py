@@ -132,3 +132,14 @@ def test_until_before_start_is_rejected():
     spec = schedules.parse({"at": "2030-01-10T09:00", "timezone": "UTC", "recurrence": "daily",
                             "until": "2030-01-01"}, errors)
     assert spec is None and "schedule.until" in errors.fields
+
+
+def test_a_zero_interval_is_rejected_rather_than_looping_forever():
+    with pytest.raises(ValidationError):
+        parse_recurrence("FREQ=DAILY;INTERVAL=0", datetime(2026, 12, 1, 9))
+
+
+@pytest.mark.parametrize("extreme", ["0001-01-01T00:00", "9999-12-31T23:59"])
+def test_years_at_the_ends_of_the_calendar_are_rejected(extreme):
+    with pytest.raises(ValidationError):
+        parse_at(extreme, ZoneInfo("America/Los_Angeles"))

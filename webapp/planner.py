@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import distinct, func, or_, select
 
 from . import queueing
 from .extensions import db
@@ -24,6 +24,9 @@ from .timeutil import Pattern, now_utc, resolve
 
 log = logging.getLogger(__name__)
 
+# Rows written ahead per schedule: a minutely rule would otherwise write 10,080 a week;
+# the planner writes more as these go out.
+MAX_WAITING_OCCURRENCES = 100
 # Posts in these states are not (or no longer) meant to go out.
 INACTIVE_POSTS = ("draft", "pending_approval", "cancelled")
 
@@ -76,10 +79,11 @@ def materialize(schedule: Schedule, until: datetime | None = None) -> list[Deliv
     created = []
     if schedule.status != "active" or post.status in INACTIVE_POSTS:
         return created
-    has_next = db.session.scalar(select(Delivery.id).where(
-        Delivery.schedule_id == schedule.id, Delivery.status.in_(OPEN)).limit(1)) is not None
-    while schedule.next_run_at is not None and (schedule.next_run_at <= until or not has_next):
-        has_next = True
+    waiting = db.session.scalar(select(func.count(distinct(Delivery.due_at))).where(
+        Delivery.schedule_id == schedule.id, Delivery.status.in_(OPEN)))
+    while schedule.next_run_at is not None and waiting < MAX_WAITING_OCCURRENCES and (
+            schedule.next_run_at <= until or not waiting):
+        waiting += 1
         occurrence = resolve(schedule.next_run_local, ZoneInfo(schedule.timezone))
         for channel in post.channels:
             delivery = Delivery(

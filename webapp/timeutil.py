@@ -18,6 +18,8 @@ from dateutil.rrule import SECONDLY, rrule, rrulestr
 from .errors import ValidationError
 
 SHORTHANDS = {"daily": "FREQ=DAILY", "weekly": "FREQ=WEEKLY", "monthly": "FREQ=MONTHLY"}
+# Years outside this range cannot be converted between zones near the ends of datetime.
+MIN_YEAR, MAX_YEAR = 1900, 9000
 # Bounds the work of expanding a rule that matches rarely (e.g. Feb 29 on a Monday).
 MAX_SCAN = 100_000
 
@@ -48,6 +50,9 @@ def parse_at(value, tz: ZoneInfo, field_name: str = "at") -> datetime:
         raise ValidationError.field(
             field_name, f"'{value}' is not a valid date and time (YYYY-MM-DDTHH:MM)"
         ) from None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValidationError.field(field_name, f"the year must be between {MIN_YEAR} and "
+                                                f"{MAX_YEAR}")
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(tz).replace(tzinfo=None)
     # Whole seconds: recurrence rules drop fractions, so one-offs do too.
@@ -113,6 +118,8 @@ def parse_recurrence(value, start_local: datetime, field_name: str = "recurrence
     if rule._freq == SECONDLY:
         raise ValidationError.field(field_name, "recurrence more frequent than every minute "
                                                 "is not supported")
+    if rule._interval < 1:
+        raise ValidationError.field(field_name, "INTERVAL must be 1 or more")
     return text.upper()
 
 

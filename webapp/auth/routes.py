@@ -1,5 +1,5 @@
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from ..errors import ValidationError
@@ -11,7 +11,8 @@ from .forms import LoginForm, SignupForm
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
+    """Only a path on this site (not //host or /\\host, which browsers treat as another site)."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return url_for("pages.dashboard")
 
@@ -20,6 +21,8 @@ def _safe_next(target: str | None) -> str:
 def login():
     if not has_users():
         return redirect(url_for("auth.signup"))
+    if current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
         user = db.session.scalar(select(User).where(User.email == form.email.data.strip().lower()))

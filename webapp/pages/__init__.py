@@ -1,7 +1,24 @@
-"""The plain pages: dashboard, posts, channels, deliveries."""
+"""The server-rendered pages: dashboard, channels, posts, deliveries and settings.
+
+Views stay thin: they read the form, call webapp.services, and render. Every page needs a
+signed-in user and works inside that user's workspace (see `context.current_workspace()`).
+"""
 
 from flask import Blueprint
+from werkzeug.routing import IntegerConverter
 
 bp = Blueprint("pages", __name__)
 
-from . import routes  # noqa: E402,F401
+
+class IdConverter(IntegerConverter):
+    """A positive database id that fits a 32-bit column: larger numbers are 404s, not
+    database overflow errors."""
+
+    def __init__(self, url_map):
+        super().__init__(url_map, min=1, max=2**31 - 1)
+
+
+# Registered before the routes below are added to the app's URL map.
+bp.record_once(lambda state: state.app.url_map.converters.setdefault("id", IdConverter))
+
+from . import channels, context, dashboard, deliveries, posts, settings  # noqa: E402,F401
