@@ -357,3 +357,13 @@ def test_frequent_rules_write_a_bounded_number_of_rows_ahead(api, hook_channel):
     assert rows == MAX_WAITING_OCCURRENCES
     planner.plan()
     assert db.session.query(Delivery).filter_by(post_id=post["id"]).count() == rows
+
+
+def test_publish_now_for_one_delivery(api, hook_channel, webhook, runner, admin):
+    from webapp.services import deliveries
+
+    post = schedule_post(api, [hook_channel["id"]], at=soon(3600))
+    d_id = post["deliveries"][0]["id"]
+    deliveries.publish_now(delivery(d_id), admin.id)
+    [row] = runner.until_settled([d_id])
+    assert row.status == "published" and len(webhook.posts()) == 1

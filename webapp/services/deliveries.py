@@ -120,3 +120,26 @@ def move(delivery: Delivery, user_id: int | None, local: str, timezone: str) -> 
     plan_open(delivery.post)
     db.session.refresh(delivery)
     return delivery
+
+
+def publish_now(delivery: Delivery, user_id: int | None) -> Delivery:
+    """Send one waiting or retrying delivery now (its idempotency key unchanged)."""
+    now = now_utc()
+    planner.unschedule([delivery])
+    values = {"next_attempt_at": now}
+    if delivery.attempts == 0:
+        values["due_at"] = now
+    if not _transition(delivery, ("pending", "queued", "retrying"), **values):
+        db.session.rollback()
+        raise Conflict(f"delivery {delivery.id} is {delivery.status}; it cannot be sent now")
+    db.session.refresh(delivery)
+    record(delivery.workspace_id, "delivery.published_now", delivery, user_id=user_id)
+    db.session.commit()
+    if delivery.status == "retrying":
+        planner.enqueue(delivery)
+    else:
+        from .posts import plan_open
+
+        plan_open(delivery.post)
+    db.session.refresh(delivery)
+    return delivery
