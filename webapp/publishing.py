@@ -11,7 +11,8 @@ import time
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from . import notifications, planner, post_status, publishers, queueing
 from .audit import record
@@ -28,12 +29,13 @@ MAX_EARLY_WAIT = 2.0
 
 def publish_delivery(delivery_id: int, attempt: int) -> str:
     """RQ job: publish one attempt of one delivery. Returns what happened, for logs."""
-    delivery = db.session.get(Delivery, delivery_id)
-    if delivery is None or delivery.attempts != attempt or delivery.status not in CLAIMABLE:
-        db.session.rollback()
-        return "stale"
-    wait = (delivery.next_attempt_at - now_utc()).total_seconds()
+    row = db.session.execute(
+        select(Delivery.status, Delivery.attempts, Delivery.next_attempt_at)
+        .where(Delivery.id == delivery_id)).first()
     db.session.rollback()  # hold no transaction while waiting
+    if row is None or row.attempts != attempt or row.status not in CLAIMABLE:
+        return "stale"
+    wait = (row.next_attempt_at - now_utc()).total_seconds()
     if wait > MAX_EARLY_WAIT:
         return "early"
     if wait > 0:
@@ -42,7 +44,10 @@ def publish_delivery(delivery_id: int, attempt: int) -> str:
     if not claim(delivery_id, attempt, worker):
         return "claimed elsewhere"
 
-    delivery = db.session.get(Delivery, delivery_id)
+    # Only what the message needs: the post's channels and schedules are not loaded.
+    delivery = db.session.scalars(
+        select(Delivery).where(Delivery.id == delivery_id)
+        .options(joinedload(Delivery.post).lazyload("*"), joinedload(Delivery.channel))).one()
     post, channel = delivery.post, delivery.channel
     try:
         publisher = publishers.for_channel(channel)
@@ -106,9 +111,7 @@ def record_success(delivery_id: int, attempts: int, worker: str, result) -> None
                    last_error=None, external_id=result.external_id,
                    external_url=result.external_url):
         return
-    delivery = db.session.get(Delivery, delivery_id)
-    db.session.refresh(delivery)
-    post_status.refresh(delivery.post)
+    post_status.refresh(db.session.get(Delivery, delivery_id).post)
     db.session.commit()
 
 
