@@ -17,6 +17,8 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Requests larger than this get 413 (CSV imports included).
+    MAX_CONTENT_LENGTH = 5 * 1024 * 1024
     REDIS_URL = "redis://127.0.0.1:6379/0"
     SMTP_URL = ""
     MAIL_FROM = "herald@localhost"
