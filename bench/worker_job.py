@@ -1,0 +1,75 @@
+"""Cost of one publishing job in-process: N deliveries due at once, one RQ SimpleWorker
+draining them against a local HTTP receiver (SQLite, a private Redis).
+
+    .venv/bin/python bench/worker_job.py --deliveries 300
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.platforms import Webhook  # noqa: E402
+from tests.servers import RedisServer  # noqa: E402
+from webapp import create_app, queueing  # noqa: E402
+from webapp.extensions import db  # noqa: E402
+from webapp.services import channels, posts  # noqa: E402
+from webapp.services.accounts import create_user  # noqa: E402
+from worker import HeraldWorker  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--deliveries", type=int, default=300)
+    args = parser.parse_args()
+    n = args.deliveries
+    with tempfile.TemporaryDirectory() as tmp:
+        redis = RedisServer(Path(tmp) / "redis").start()
+        hook = Webhook().start()
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.db",
+                          "REDIS_URL": redis.url, "HERALD_ALLOW_PRIVATE_NETWORKS": True,
+                          "SECRET_KEY": "bench"})
+        try:
+            with app.app_context():
+                db.create_all()
+                user, workspace = create_user("bench@example.com", "password1", "Bench")
+                channel = channels.create(workspace.id, user.id, {
+                    "name": "hook", "platform": "webhook", "config": {"url": hook.url}})
+                due = (datetime.now(UTC) + timedelta(seconds=5 + n / 30)).replace(microsecond=0)
+                began = time.perf_counter()
+                for i in range(n):
+                    posts.create(workspace.id, user.id, {
+                        "body": f"post {i}", "channel_ids": [channel.id],
+                        "schedule": {"at": due.replace(tzinfo=None).isoformat(),
+                                     "timezone": "UTC"}})
+                create_ms = (time.perf_counter() - began) / n * 1000
+                time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.1)
+                began = time.perf_counter()
+                queueing.scheduler().enqueue_jobs()
+                move_ms = (time.perf_counter() - began) / n * 1000
+                began = time.perf_counter()
+                HeraldWorker([queueing.queue()], connection=queueing.redis()).work(
+                    burst=True, logging_level="WARNING")
+                job_ms = (time.perf_counter() - began) / n * 1000
+                result = {"deliveries": n, "received": len(hook.posts()),
+                          "create_post_ms": round(create_ms, 1),
+                          "scheduler_move_ms_per_job": round(move_ms, 2),
+                          "worker_ms_per_job": round(job_ms, 1),
+                          "measured_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        finally:
+            hook.stop()
+            redis.stop()
+    print(json.dumps(result, indent=2))
+    out = ROOT / "bench" / "results" / "worker_job.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
