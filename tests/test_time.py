@@ -143,3 +143,18 @@ def test_a_zero_interval_is_rejected_rather_than_looping_forever():
 def test_years_at_the_ends_of_the_calendar_are_rejected(extreme):
     with pytest.raises(ValidationError):
         parse_at(extreme, ZoneInfo("America/Los_Angeles"))
+
+
+@pytest.mark.parametrize("never", ["FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30",
+                                   "FREQ=DAILY;BYMONTH=4,6;BYMONTHDAY=31",
+                                   "FREQ=HOURLY;BYMONTH=11;BYMONTHDAY=-31"])
+def test_rules_that_never_match_are_rejected_at_once(never):
+    with pytest.raises(ValidationError) as err:
+        parse_recurrence(never, datetime(2026, 12, 1, 9))
+    assert "no month" in err.value.message
+
+
+def test_rare_but_possible_days_are_accepted():
+    rule = parse_recurrence("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", datetime(2027, 1, 1, 9))
+    occs = Pattern(datetime(2027, 1, 1, 9), ZoneInfo("UTC"), rule).occurrences(limit=2)
+    assert [o.local.year for o in occs] == [2028, 2032]

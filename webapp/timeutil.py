@@ -20,6 +20,9 @@ from .errors import ValidationError
 SHORTHANDS = {"daily": "FREQ=DAILY", "weekly": "FREQ=WEEKLY", "monthly": "FREQ=MONTHLY"}
 # Years outside this range cannot be converted between zones near the ends of datetime.
 MIN_YEAR, MAX_YEAR = 1900, 9000
+# The most days each month can have (February in a leap year).
+MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30,
+              12: 31}
 # Bounds the work of expanding a rule that matches rarely (e.g. Feb 29 on a Monday).
 MAX_SCAN = 100_000
 
@@ -120,7 +123,19 @@ def parse_recurrence(value, start_local: datetime, field_name: str = "recurrence
                                                 "is not supported")
     if rule._interval < 1:
         raise ValidationError.field(field_name, "INTERVAL must be 1 or more")
+    if _never_matches(rule):
+        raise ValidationError.field(field_name, "no month has the days this rule asks for")
     return text.upper()
+
+
+def _never_matches(rule: rrule) -> bool:
+    """BYMONTH with BYMONTHDAY that no chosen month has (e.g. April 31st). dateutil would
+    search for such a day until the year 9999, day by day, before giving up."""
+    months = rule._bymonth or range(1, 13)
+    days = [abs(d) for d in (rule._bymonthday or ()) + (rule._bynmonthday or ())]
+    if not days:
+        return False
+    return all(day > MONTH_DAYS[month] for month in months for day in days)
 
 
 @dataclass

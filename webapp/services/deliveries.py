@@ -6,17 +6,15 @@ from sqlalchemy import func, select, update
 
 from .. import planner, post_status
 from ..audit import record
-from ..errors import Conflict, NotFound
+from ..errors import Conflict
 from ..extensions import db
 from ..models import DELIVERY_STATUSES, Delivery
 from ..timeutil import now_utc
+from .validation import in_workspace
 
 
 def get(workspace_id: int, delivery_id) -> Delivery:
-    delivery = db.session.get(Delivery, delivery_id) if isinstance(delivery_id, int) else None
-    if delivery is None or delivery.workspace_id != workspace_id:
-        raise NotFound(f"delivery {delivery_id} not found")
-    return delivery
+    return in_workspace(Delivery, workspace_id, delivery_id, "delivery")
 
 
 def _transition(delivery: Delivery, allowed: tuple, **values) -> bool:

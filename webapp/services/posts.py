@@ -6,22 +6,19 @@ from sqlalchemy import delete, select, update
 
 from .. import planner, post_status
 from ..audit import record
-from ..errors import Conflict, NotFound, ValidationError
+from ..errors import Conflict, ValidationError
 from ..extensions import db
 from ..models import Campaign, Channel, Delivery, Post, Schedule
 from ..publishers import PUBLISHERS
 from ..timeutil import now_utc
 from . import schedules
-from .validation import Errors, integer, text
+from .validation import MAX_ID, Errors, in_workspace, integer, text
 
 EDITABLE_STATUSES = ("draft", "scheduled")
 
 
 def get(workspace_id: int, post_id) -> Post:
-    post = db.session.get(Post, post_id) if isinstance(post_id, int) else None
-    if post is None or post.workspace_id != workspace_id:
-        raise NotFound(f"post {post_id} not found")
-    return post
+    return in_workspace(Post, workspace_id, post_id, "post")
 
 
 def snapshot(post: Post) -> dict:
@@ -36,7 +33,8 @@ def snapshot(post: Post) -> dict:
     }
 
 
-def _read(workspace_id: int, data: dict, post: Post | None) -> tuple[dict, schedules.ScheduleSpec | None]:
+def _read(workspace_id: int, data: dict,
+          post: Post | None) -> tuple[dict, schedules.ScheduleSpec | None]:
     """Validate create/patch fields. For a patch, absent fields keep the post's values."""
     errors = Errors()
     fields: dict = {}
@@ -56,14 +54,16 @@ def _read(workspace_id: int, data: dict, post: Post | None) -> tuple[dict, sched
     if given("channel_ids"):
         fields["channels"] = _channels(workspace_id, data.get("channel_ids"), errors)
     if given("overrides"):
-        overrides = data.get("overrides") or {}
+        overrides = data.get("overrides")
+        overrides = {} if overrides is None else overrides
         if not isinstance(overrides, dict) or not all(
                 isinstance(v, str) for v in overrides.values()):
             errors.add("overrides", "must map channel ids to text")
             overrides = {}
         fields["overrides"] = {str(k): v for k, v in overrides.items() if v.strip()}
     if given("tags"):
-        tags = data.get("tags") or []
+        tags = data.get("tags")
+        tags = [] if tags is None else tags
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             errors.add("tags", "must be a list of strings")
             tags = []
@@ -79,7 +79,9 @@ def _read(workspace_id: int, data: dict, post: Post | None) -> tuple[dict, sched
     if "schedule" in data and data["schedule"] is not None:
         spec = schedules.parse(data["schedule"], errors)
     if given("status"):
-        status = data.get("status") or ("scheduled" if data.get("schedule") else "draft")
+        status = data.get("status")
+        if status is None:
+            status = "scheduled" if data.get("schedule") else "draft"
         if status not in EDITABLE_STATUSES:
             errors.add("status", "must be 'draft' or 'scheduled'")
         fields["status"] = status
@@ -103,8 +105,8 @@ def _read(workspace_id: int, data: dict, post: Post | None) -> tuple[dict, sched
 def _channels(workspace_id: int, ids, errors: Errors) -> list[Channel]:
     if ids is None:
         ids = []
-    if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool)
-                                            for i in ids):
+    if not isinstance(ids, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) and 0 < i <= MAX_ID for i in ids):
         errors.add("channel_ids", "must be a list of channel ids")
         return []
     found = {c.id: c for c in db.session.scalars(

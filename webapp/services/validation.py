@@ -1,6 +1,20 @@
 """Reading request data into domain values, collecting every field's error at once."""
 
-from ..errors import ValidationError
+from ..errors import NotFound, ValidationError
+from ..extensions import db
+
+# Ids are 32-bit integers in the database; larger numbers cannot name anything.
+MAX_ID = 2**31 - 1
+
+
+def in_workspace(model, workspace_id: int, row_id, label: str):
+    """The row of `model` with this id in this workspace, or NotFound (also for another
+    workspace's row: never reveal that it exists)."""
+    valid = isinstance(row_id, int) and not isinstance(row_id, bool) and 0 < row_id <= MAX_ID
+    row = db.session.get(model, row_id) if valid else None
+    if row is None or row.workspace_id != workspace_id:
+        raise NotFound(f"{label} {row_id} not found")
+    return row
 
 
 class Errors:
@@ -38,9 +52,9 @@ def integer(value, name: str, errors: Errors, *, low: int | None = None,
     if not isinstance(value, int):
         errors.add(name, "must be a whole number")
         return None
+    high = MAX_ID if high is None else high
     if (low is not None and value < low) or (high is not None and value > high):
-        errors.add(name, f"must be between {low} and {high}" if high is not None
-                   else f"must be at least {low}")
+        errors.add(name, f"must be between {low} and {high}")
         return None
     return value
 
