@@ -1,4 +1,4 @@
-"""A post's status follows from its schedules and deliveries; this is the one place that says how."""
+"""A post's status follows from its schedules and deliveries: the one place that says how."""
 
 from sqlalchemy import select
 

@@ -74,4 +74,5 @@ class ApiToken(db.Model):
     def issue(cls, user, workspace, name: str = "") -> tuple["ApiToken", str]:
         """A new token row and the plain token (which is not stored)."""
         plain = "hrld_" + secrets.token_urlsafe(32)
-        return cls(user=user, workspace_id=workspace.id, name=name, token_hash=cls.hash(plain)), plain
+        row = cls(user=user, workspace_id=workspace.id, name=name, token_hash=cls.hash(plain))
+        return row, plain
