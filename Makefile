@@ -19,6 +19,7 @@ run: install
 	$(BIN)/python -m webapp.launch
 
 test: install
+	@test -e $${HERALD_CHROMIUM:-/usr/bin/chromium} || echo "make test: no Chromium at $${HERALD_CHROMIUM:-/usr/bin/chromium}: the browser tests will be SKIPPED (apt-get install -y chromium, or run .ci/run as root)"
 	$(BIN)/python -m pytest
 
 lint: install

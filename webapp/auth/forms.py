@@ -1,8 +1,8 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from ..timeutil import common_zones
+from ..pages.forms import zone_field
 
 
 class LoginForm(FlaskForm):
@@ -17,8 +17,4 @@ class SignupForm(FlaskForm):
                             validators=[DataRequired(), EqualTo("password", "Passwords differ")])
     workspace = StringField("Workspace name", default="My workspace",
                             validators=[DataRequired(), Length(max=120)])
-    timezone = SelectField("Your timezone", choices=[], default="UTC")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.timezone.choices = common_zones()
+    timezone = zone_field("Your timezone", default="UTC")

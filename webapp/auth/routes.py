@@ -1,10 +1,11 @@
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import User
+from ..pages.forms import zone_names
 from ..services.accounts import create_user, has_users
 from . import bp
 from .forms import LoginForm, SignupForm
@@ -20,6 +21,8 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if not has_users():
+        # A fresh install: nobody can sign in yet, so "please log in" would mislead.
+        session.pop("_flashes", None)
         return redirect(url_for("auth.signup"))
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
@@ -43,7 +46,7 @@ def signup():
     if form.validate_on_submit():
         try:
             user, _ = create_user(form.email.data, form.password.data, form.workspace.data,
-                                  "admin", form.timezone.data)
+                                  "admin", (form.timezone.data or "").strip())
         except ValidationError as exc:
             for name, message in exc.fields.items():
                 getattr(form, name, form.email).errors.append(message)
@@ -51,7 +54,7 @@ def signup():
             login_user(user, remember=True)
             flash("Welcome to Herald. Connect a channel to start.", "success")
             return redirect(url_for("pages.channels"))
-    return render_template("auth/signup.html", form=form)
+    return render_template("auth/signup.html", form=form, zones=zone_names())
 
 
 @bp.post("/logout")

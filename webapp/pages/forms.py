@@ -3,6 +3,7 @@
 
 import re
 from datetime import datetime, timedelta
+from functools import cache
 from itertools import takewhile
 
 from dateutil.rrule import rrulestr
@@ -30,13 +31,18 @@ WEEKDAYS = [("MO", "Mon"), ("TU", "Tue"), ("WE", "Wed"), ("TH", "Thu"), ("FR", "
 PLATFORMS = [("webhook", "Webhook"), ("mastodon", "Mastodon")]
 
 
-def zone_choices(current: str | None) -> list[tuple[str, str]]:
-    """Every zone; an unknown value that was submitted stays in the list (and selected), so
-    the page shows what was sent next to its error."""
-    choices = common_zones()
-    if current and current not in {value for value, _ in choices}:
-        choices.insert(0, (current, current))
-    return choices
+@cache
+def zone_names() -> tuple[tuple[str, str], ...]:
+    """Every IANA zone as (value, label), for the zone inputs' <datalist> (read once)."""
+    return tuple(common_zones())
+
+
+def zone_field(label: str, default: str | None = None) -> StringField:
+    """A zone typed or picked from the page's <datalist id="zone-list"> (searchable, no
+    JavaScript). The value is checked on the server (timeutil.zone)."""
+    return StringField(label, default=default, render_kw={
+        "list": "zone-list", "autocomplete": "off", "spellcheck": "false",
+        "autocapitalize": "off", "placeholder": "Type to search, e.g. New_York"})
 
 
 class CheckboxesField(SelectMultipleField):
@@ -119,9 +125,12 @@ class PostForm(Form):
     title = StringField("Title (optional)")
     body = TextAreaField("Text")
     at = StringField("Date and time", render_kw={"type": "datetime-local"})
-    timezone = SelectField("Timezone", validate_choice=False)
+    timezone = zone_field("Timezone")
     recurrence = SelectField("Repeat", default="none", validate_choice=False)
     weekdays = CheckboxesField("On these days (weekly)", validate_choice=False)
+    monthday = StringField("On day of the month (monthly)",
+                           render_kw={"type": "number", "min": 1, "max": 31,
+                                      "placeholder": "same day as the first date"})
     rrule = StringField("Rule", render_kw={"placeholder": "FREQ=WEEKLY;BYDAY=MO,TH",
                                            "spellcheck": "false", "autocapitalize": "off"})
     ends = RadioField("Ends", default="never", validate_choice=False)
@@ -132,13 +141,13 @@ class PostForm(Form):
 
     ERRORS = {"schedule.at": "at", "schedule.timezone": "timezone",
               "schedule.recurrence": "recurrence", "schedule.until": "until",
-              "schedule.count": "count"}
+              "schedule.count": "count", "schedule.monthday": "monthday"}
 
     def __init__(self, *args, default_zone: str = "UTC", **kwargs):
         super().__init__(*args, **kwargs)
-        if not self.timezone.data:
+        self.timezone.data = (self.timezone.data or "").strip()
+        if not self.timezone.data and not self.is_submitted():
             self.timezone.data = default_zone
-        self.timezone.choices = zone_choices(self.timezone.data)
 
     def schedule_values(self) -> dict:
         """The schedule inputs as typed, keeping only what the chosen options use, to tell
@@ -146,6 +155,7 @@ class PostForm(Form):
         return normalized({
             "at": (self.at.data or "").strip(), "timezone": self.timezone.data or "",
             "recurrence": self.recurrence.data or "none", "weekdays": self.weekdays.data or [],
+            "monthday": (self.monthday.data or "").strip(),
             "rrule": (self.rrule.data or "").strip(), "ends": self.ends.data or "never",
             "until": (self.until.data or "").strip(), "count": (self.count.data or "").strip()})
 
@@ -156,6 +166,13 @@ class PostForm(Form):
         if recurrence == "weekly" and self.weekdays.data:
             days = [d for d, _ in WEEKDAYS if d in self.weekdays.data]
             rule = "FREQ=WEEKLY;BYDAY=" + ",".join(days) if days else "weekly"
+        elif recurrence == "monthly" and (self.monthday.data or "").strip():
+            day = self.monthday.data.strip()
+            if day.isdigit() and 1 <= int(day) <= 31:
+                rule = f"FREQ=MONTHLY;BYMONTHDAY={int(day)}"
+            else:
+                rule = "monthly"
+                errors["schedule.monthday"] = "choose a day between 1 and 31"
         elif recurrence in ("daily", "weekly", "monthly"):
             rule = recurrence
         elif recurrence == "custom":
@@ -232,6 +249,7 @@ def normalized(values: dict) -> dict:
         "at": values.get("at", ""), "timezone": values.get("timezone", ""),
         "recurrence": recurrence,
         "weekdays": sorted(values.get("weekdays") or []) if recurrence == "weekly" else [],
+        "monthday": values.get("monthday", "") if recurrence == "monthly" else "",
         "rrule": values.get("rrule", "") if recurrence == "custom" else "",
         "ends": ends if repeating else "never",
         "until": values.get("until", "") if repeating and ends == "until" else "",
@@ -252,9 +270,5 @@ def channel_input(channels) -> tuple[list[int], dict[int, str], dict]:
 
 
 class SettingsForm(Form):
-    timezone = SelectField("Your timezone", validate_choice=False)
+    timezone = zone_field("Your timezone")
     notify_email = EmailField("E-mail for notifications (optional)")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.timezone.choices = zone_choices(self.timezone.data)

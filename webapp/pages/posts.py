@@ -12,12 +12,16 @@ from ..models import OPEN, Channel, Delivery, Post, Schedule
 from ..models.posts import POST_STATUSES
 from ..publishers import PUBLISHERS
 from ..services import posts as service
+from ..services import schedules
+from ..services.validation import Errors
 from . import bp
-from .context import current_workspace, int_arg, render, require
-from .forms import WEEKDAYS, PostForm, add_errors, channel_input, normalized
+from .context import current_workspace, int_arg, render, require, wants_fragment
+from .forms import WEEKDAYS, PostForm, add_errors, channel_input, normalized, zone_names
 
 PER_PAGE = 50
 OCCURRENCES_SHOWN = 10
+PREVIEW_SHOWN = 5
+ACTIONS = ("schedule", "draft", "publish", "save")
 HISTORY_SHOWN = 100
 LIVE_SCHEDULES = ("active", "paused")
 
@@ -67,6 +71,7 @@ def _live_schedule(post: Post) -> Schedule | None:
 
 DAY = "(?:MO|TU|WE|TH|FR|SA|SU)"
 WEEKLY_ON = re.compile(rf"FREQ=WEEKLY;BYDAY=({DAY}(?:,{DAY})*)")
+MONTHLY_ON = re.compile(r"FREQ=MONTHLY;BYMONTHDAY=([1-9]|[12][0-9]|3[01])")
 
 
 def _schedule_fields(schedule: Schedule | None) -> dict:
@@ -77,10 +82,13 @@ def _schedule_fields(schedule: Schedule | None) -> dict:
               "timezone": schedule.timezone, "recurrence": "none"}
     rule = schedule.rrule
     weekly_on = WEEKLY_ON.fullmatch(rule or "")
+    monthly_on = MONTHLY_ON.fullmatch(rule or "")
     if rule in ("FREQ=DAILY", "FREQ=WEEKLY", "FREQ=MONTHLY"):
         fields["recurrence"] = rule[5:].lower()
     elif weekly_on:
         fields["recurrence"], fields["weekdays"] = "weekly", weekly_on.group(1).split(",")
+    elif monthly_on:
+        fields["recurrence"], fields["monthday"] = "monthly", monthly_on.group(1)
     elif rule:
         fields["recurrence"], fields["rrule"] = "custom", rule
     if schedule.until_local is not None:
@@ -91,16 +99,20 @@ def _schedule_fields(schedule: Schedule | None) -> dict:
 
 
 def _counter(body: str, channels, chosen: list[int], texts: dict[int, str]) -> dict:
-    """The length of the text each chosen channel gets, against that platform's limit."""
-    rows = []
+    """The length of the text each chosen channel gets, against that platform's limit, and
+    the length of every per-channel text typed (chosen or not)."""
+    rows, own = [], {}
     for channel in channels:
+        limit = PUBLISHERS[channel.platform].max_length
+        typed = texts.get(channel.id, "")
+        own[channel.id] = {"length": len(typed), "limit": limit, "empty": not typed.strip(),
+                           "over": limit is not None and len(typed) > limit}
         if channel.id in chosen:
-            text = texts.get(channel.id, "").strip() and texts[channel.id] or body
-            limit = PUBLISHERS[channel.platform].max_length
+            text = typed if typed.strip() else body
             rows.append({"channel": channel, "length": len(text), "limit": limit,
                          "over": limit is not None and len(text) > limit,
-                         "override": bool(texts.get(channel.id, "").strip())})
-    return {"length": len(body), "rows": rows}
+                         "override": bool(typed.strip())})
+    return {"length": len(body), "rows": rows, "own": own}
 
 
 def _composer(form: PostForm, post: Post | None, chosen: list[int], texts: dict,
@@ -109,24 +121,74 @@ def _composer(form: PostForm, post: Post | None, chosen: list[int], texts: dict,
     return render("pages/post_form.html", form=form, post=post, channels=channels,
                   chosen=chosen, texts=texts, errors=errors, weekdays=WEEKDAYS,
                   counter=_counter(form.body.data or "", channels, chosen, texts),
+                  preview=_preview(form, post), zones=zone_names(),
                   publishers=PUBLISHERS, code=code)
+
+
+PREVIEW_LABELS = {"schedule.at": "Date and time", "schedule.timezone": "Timezone",
+                  "schedule.recurrence": "Repeat", "schedule.until": "Last date",
+                  "schedule.count": "Number of times", "schedule.monthday": "Day of the month",
+                  "schedule": "Schedule"}
+
+
+def _preview(form: PostForm, post: Post | None) -> dict:
+    """What the schedule typed in the composer means: its next occurrences in local time
+    with their DST warnings, or why it is not a schedule (never an exception)."""
+    typed = form.schedule_values()
+    live = _live_schedule(post) if post is not None else None
+    if live is not None and typed == _schedule_fields(live):
+        return {"occurrences": service.occurrences(post, PREVIEW_SHOWN), "unchanged": True}
+    if not typed["at"]:
+        return {"empty": True}
+    errors: dict = {}
+    schedule = form.schedule_data(errors)
+    spec = None
+    if not errors:
+        found = Errors()
+        spec = schedules.parse(schedule, found)
+        errors = found.fields
+    if spec is None:
+        return {"errors": [(PREVIEW_LABELS.get(k, ""), m) for k, m in errors.items()]
+                or [("", "this is not a schedule Herald can keep")]}
+    try:
+        found = spec.pattern.occurrences(limit=PREVIEW_SHOWN + 1)
+    except (ValueError, OverflowError):  # at the far end of the calendar
+        found = []
+    return {"occurrences": found[:PREVIEW_SHOWN], "more": len(found) > PREVIEW_SHOWN,
+            "rule": spec.rrule, "count": spec.count, "until": spec.until_local,
+            "zone": spec.timezone}
+
+
+def _action() -> str:
+    action = request.form.get("action", "schedule")
+    return action if action in ACTIONS else "schedule"
 
 
 def _read(form: PostForm, post: Post | None) -> tuple[dict, dict, list[int], dict]:
     """The API's post dict from the submitted composer, and the form-only errors."""
     channels = _channels()
     chosen, texts, errors = channel_input(channels)
-    action = request.form.get("action", "schedule")
+    action = _action()
     data = {"title": form.title.data or "", "body": form.body.data or "",
             "priority": (form.priority.data or "").strip(),
             "overrides": {str(i): texts[i] for i in chosen
                           if i in texts and texts[i].strip()}}
+    typed = form.schedule_values()
+    if post is None and action == "publish":
+        # Publish now: a one-off time is moot; a repeating schedule keeps going afterwards.
+        if not chosen:
+            errors.setdefault("channel_ids", "choose at least one channel to publish to")
+        repeating = typed["at"] and typed["recurrence"] != "none"
+        data["status"] = "scheduled" if repeating else "draft"
+        data["channel_ids"] = chosen
+        if repeating:
+            data["schedule"] = form.schedule_data(errors)
+        return data, errors, chosen, texts
     if post is None or post.status == "draft":
         data["status"] = "draft" if action == "draft" else "scheduled"
     if post is None or sorted(chosen) != sorted(c.id for c in post.channels):
         data["channel_ids"] = chosen
     live = _live_schedule(post) if post else None
-    typed = form.schedule_values()
     changed = live is None or typed != _schedule_fields(live)
     wants_schedule = data.get("status") == "scheduled" or bool(typed["at"])
     if post is None and wants_schedule:
@@ -160,7 +222,16 @@ def post_new():
     except ValidationError as exc:
         db.session.rollback()
         return _composer(form, None, chosen, texts, _show_errors(form, exc.fields), 422)
-    flash("Draft saved." if post.status == "draft" else "Post scheduled.", "success")
+    if _action() == "publish":
+        try:
+            service.publish_now(post, current_user.id)
+        except Conflict as exc:
+            db.session.rollback()
+            flash(f"The post was saved but not published: {exc.message}.", "error")
+        else:
+            flash("Publishing now.", "success")
+    else:
+        flash("Draft saved." if post.status == "draft" else "Post scheduled.", "success")
     return redirect(url_for("pages.post_detail", post_id=post.id), 303)
 
 
@@ -193,11 +264,24 @@ def post_edit(post_id):
 
 @bp.post("/posts/counter")
 def post_counter():
-    """The composer's character counter, re-rendered as the text or channels change."""
+    """The composer's character counter, re-rendered as the text or channels change (the
+    per-channel texts' own counts come along as out-of-band swaps)."""
+    require("editor")
     channels = _channels()
     chosen, texts, _ = channel_input(channels)
-    return render("pages/_counter.html", "pages/_counter.html",
+    return render("pages/_counter.html", "pages/_counter.html", oob=wants_fragment(),
                   counter=_counter(request.form.get("body", ""), channels, chosen, texts))
+
+
+@bp.post("/posts/preview")
+@bp.post("/posts/<id:post_id>/preview")
+def post_preview(post_id=None):
+    """The composer's schedule preview: the next occurrences of what is typed, in local
+    time with DST warnings, or the schedule's errors. Always 200 (HTMX swaps it)."""
+    require("editor")
+    post = _get(post_id) if post_id is not None else None
+    form = PostForm(default_zone=current_user.timezone)
+    return render("pages/_preview.html", "pages/_preview.html", preview=_preview(form, post))
 
 
 # The detail page and actions ---------------------------------------------------------------
@@ -275,4 +359,7 @@ def describe_recurrence(rule: str | None) -> str:
     weekly_on = WEEKLY_ON.fullmatch(rule)
     if weekly_on:
         return "Every week on " + ", ".join(DAY_NAMES[d] for d in weekly_on.group(1).split(","))
+    monthly_on = MONTHLY_ON.fullmatch(rule)
+    if monthly_on:
+        return f"Every month on day {monthly_on.group(1)}"
     return f"Custom rule: {rule}"

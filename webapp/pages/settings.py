@@ -9,7 +9,7 @@ from ..services.accounts import EMAIL
 from ..timeutil import zone
 from . import bp
 from .context import render
-from .forms import SettingsForm
+from .forms import SettingsForm, zone_names
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -21,11 +21,12 @@ def settings():
     if request.method == "GET":
         form = SettingsForm(data={"timezone": current_user.timezone,
                                   "notify_email": current_user.notify_email or ""})
-        return render("pages/settings.html", form=form)
+        return render("pages/settings.html", form=form, zones=zone_names())
     form = SettingsForm()
     if not form.validate_on_submit():
-        return render("pages/settings.html", form=form, code=400)
+        return render("pages/settings.html", form=form, zones=zone_names(), code=400)
     email = (form.notify_email.data or "").strip().lower()
+    form.timezone.data = (form.timezone.data or "").strip()
     try:
         zone(form.timezone.data)
     except ValidationError as exc:
@@ -33,7 +34,7 @@ def settings():
     if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
         form.notify_email.errors = [*form.notify_email.errors, "is not an e-mail address"]
     if form.timezone.errors or form.notify_email.errors:
-        return render("pages/settings.html", form=form, code=422)
+        return render("pages/settings.html", form=form, zones=zone_names(), code=422)
     current_user.timezone = form.timezone.data
     current_user.notify_email = email or None
     db.session.commit()
