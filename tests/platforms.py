@@ -25,7 +25,10 @@ class Received:
 
 @dataclass
 class Reply:
-    status: int = 200
+    """A scripted answer. `status=None` means "answer as the platform normally would",
+    after `delay` seconds (the platform has acted, but the client may have given up)."""
+
+    status: int | None = 200
     body: dict | str | None = None
     headers: dict = field(default_factory=dict)
     delay: float = 0.0
@@ -37,6 +40,9 @@ class Platform:
     def __init__(self):
         self.received: list[Received] = []
         self.script: list[Reply] = []  # replies used first, in order
+        # Replies for one path, used before `script` (so channels on different paths of
+        # one server can each be given their own behaviour).
+        self.by_path: dict[str, list[Reply]] = {}
         self.lock = threading.Lock()
         platform = self
 
@@ -47,12 +53,19 @@ class Platform:
                 got = Received(self.command, self.path, dict(self.headers), body, time.time())
                 with platform.lock:
                     platform.received.append(got)
-                    reply = platform.script.pop(0) if platform.script else None
+                    path_script = platform.by_path.get(self.path.split("?")[0])
+                    if path_script:
+                        reply = path_script.pop(0)
+                    else:
+                        reply = platform.script.pop(0) if platform.script else None
                 if reply is None:
                     reply = platform.answer(got)
+                elif reply.status is None:
+                    reply = Reply(**{**platform.answer(got).__dict__, "delay": reply.delay})
                 if reply.delay:
                     time.sleep(reply.delay)
-                payload = reply.body if isinstance(reply.body, str) else json.dumps(reply.body or {})
+                payload = (reply.body if isinstance(reply.body, str)
+                           else json.dumps({} if reply.body is None else reply.body))
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json")
@@ -72,7 +85,8 @@ class Platform:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
+                                       daemon=True)
 
     @property
     def url(self) -> str:
@@ -89,9 +103,10 @@ class Platform:
     def answer(self, got: Received) -> Reply:
         raise NotImplementedError
 
-    def posts(self) -> list[Received]:
+    def posts(self, path: str | None = None) -> list[Received]:
         with self.lock:
-            return [r for r in self.received if r.method == "POST"]
+            return [r for r in self.received
+                    if r.method == "POST" and (path is None or r.path == path)]
 
 
 class Webhook(Platform):

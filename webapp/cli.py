@@ -4,6 +4,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from .errors import ValidationError
 from .extensions import db
 from .models import ROLES, ApiToken, User
 
@@ -31,8 +32,16 @@ def create_user(email, password, workspace_name, role, timezone):
     """Create a user (or add an existing one to a workspace)."""
     from .services.accounts import create_user as create
 
-    user, workspace = create(email, password, workspace_name, role, timezone)
+    existed = db.session.scalar(select(User.id).where(
+        User.email == (email or "").strip().lower())) is not None
+    try:
+        user, workspace = create(email, password, workspace_name, role, timezone)
+    except ValidationError as exc:
+        problems = "; ".join(f"{name}: {message}" for name, message in exc.fields.items())
+        raise click.ClickException(problems or exc.message) from None
     click.echo(f"{user.email} is {role} of workspace '{workspace.name}'.")
+    if existed:
+        click.echo("(The user already existed: the password was left unchanged.)")
 
 
 @click.group(help="Manage API tokens.")

@@ -15,13 +15,26 @@ from .timeutil import now_utc
 log = logging.getLogger(__name__)
 
 
+TITLE_MAX = 200  # Notification.title's column
+
+
+def one_line(text: str, limit: int) -> str:
+    """`text` on one line (titles become e-mail subjects, where line breaks are not
+    allowed), cut to `limit` characters with an ellipsis."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= limit else flat[:limit - 1].rstrip() + "…"
+
+
 def notify_failure(delivery) -> Notification:
     """Record that a delivery failed for good; the caller commits, then calls send_later()."""
     post = delivery.post
-    label = post.title or (post.body[:60] + ("…" if len(post.body) > 60 else ""))
+    channel = one_line(delivery.channel.name, 60)
+    prefix = f"Not published to {channel}: "
+    label = one_line(post.title or post.body, min(60 if not post.title else TITLE_MAX,
+                                                  TITLE_MAX - len(prefix)))
     note = Notification(
         workspace_id=delivery.workspace_id, kind="delivery_failed", delivery_id=delivery.id,
-        title=f"Not published to {delivery.channel.name}: {label}",
+        title=prefix + label,
         body=(f"Delivery {delivery.id} of post {post.id} to {delivery.channel.name} failed "
               f"after {delivery.attempts} attempt(s): {delivery.last_error}"),
     )
@@ -57,7 +70,7 @@ def send_email(notification_id: int) -> None:
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = ", ".join(to)
-    message["Subject"] = f"[Herald] {note.title}"
+    message["Subject"] = one_line(f"[Herald] {note.title}", 250)
     message.set_content(f"{note.body}\n\n{current_app.config['HERALD_BASE_URL']}/queue?status=failed\n")
     deliver_mail(current_app.config["SMTP_URL"], message)
     note.emailed_at = now_utc()

@@ -25,7 +25,10 @@ def error_response(status: int, message: str, fields: dict | None = None, code: 
 @bp.errorhandler(DomainError)
 def domain_error(exc: DomainError):
     db.session.rollback()
-    return error_response(exc.status, exc.message, exc.fields, exc.code)
+    response, status = error_response(exc.status, exc.message, exc.fields, exc.code)
+    if status == 401:  # RFC 6750: say which scheme is expected
+        response.headers["WWW-Authenticate"] = 'Bearer realm="herald"'
+    return response, status
 
 
 def http_error(exc: HTTPException):
@@ -33,7 +36,14 @@ def http_error(exc: HTTPException):
     message = exc.description or exc.name
     if exc.code == 400 and "JSON" in (message or ""):
         message = "the request body is not valid JSON"
-    return error_response(exc.code or 500, message)
+    if exc.code == 413:
+        message = "the request body is too large"
+    response, status = error_response(exc.code or 500, message)
+    # Keep what the exception says about itself (Allow on 405, Retry-After on 429).
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response, status
 
 
 def unexpected_error(exc: Exception):

@@ -1,10 +1,15 @@
 """Reading request input for the API."""
 
+import json
 from datetime import UTC, datetime
 
 from flask import request
 
 from ..errors import DomainError, ValidationError
+
+# Every integer column is 32-bit on PostgreSQL (ids included): a larger number can name
+# nothing and store nowhere, and handing it to the database fails (SQLite: above 2**63).
+MAX_ID = MAX_INTEGER = 2**31 - 1
 
 
 class BadRequest(DomainError):
@@ -12,23 +17,52 @@ class BadRequest(DomainError):
     code = "bad_request"
 
 
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
 def json_body() -> dict:
-    """The request's JSON object; 400 when it is not JSON or not an object."""
-    data = request.get_json(silent=True)
-    if data is None:
-        if request.is_json and request.get_data():
-            raise BadRequest("the request body is not valid JSON")
+    """The request's JSON object; 400 when it is not JSON or not an object, 422 when it
+    holds a number no column could store."""
+    raw = request.get_data(cache=True)
+    if not request.is_json:
         raise BadRequest("the request body must be JSON (Content-Type: application/json)")
+    if not raw.strip():
+        raise BadRequest("the request body is empty; send a JSON object")
+    try:
+        data = json.loads(raw, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        raise BadRequest("the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("the request body must be a JSON object")
+    _check_numbers(data)
     return data
 
 
-def int_arg(name: str, default: int | None = None, low: int = 1, high: int | None = None):
+def _check_numbers(data: dict) -> None:
+    """422 for a whole number outside MAX_INTEGER anywhere in the body, naming its field.
+    Walked with a stack: a body nested as deep as the parser allows must not overflow."""
+    stack = [(data, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and abs(value) > MAX_INTEGER:
+            raise ValidationError.field(path or "_",
+                                        f"number out of range (at most {MAX_INTEGER})")
+        if isinstance(value, dict):
+            stack += [(item, f"{path}.{key}" if path else str(key))
+                      for key, item in value.items()]
+        elif isinstance(value, list):
+            stack += [(item, path) for item in value]
+
+
+def int_arg(name: str, default: int | None = None, low: int = 1, high: int | None = MAX_ID):
     raw = request.args.get(name)
     if raw in (None, ""):
         return default
-    if not raw.isdigit() or int(raw) < low or (high is not None and int(raw) > high):
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < low or (
+            high is not None and int(raw) > high):
         bound = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise ValidationError.field(name, f"must be a whole number {bound}")
     return int(raw)
@@ -44,6 +78,6 @@ def instant_arg(name: str) -> datetime | None:
         text = text[:-1] + "+00:00"
     try:
         value = datetime.fromisoformat(text)
-    except ValueError:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past the end
         raise ValidationError.field(name, f"'{raw}' is not an ISO 8601 date-time") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -13,9 +13,11 @@ def _json(schema, description="OK"):
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-ERRORS = {str(code): {"$ref": f"#/components/responses/{name}"} for code, name in
-          ((400, "BadRequest"), (401, "Unauthorized"), (403, "Forbidden"), (404, "NotFound"),
-           (409, "Conflict"), (422, "ValidationError"))}
+ERROR_RESPONSES = ((400, "BadRequest"), (401, "Unauthorized"), (403, "Forbidden"),
+                   (404, "NotFound"), (409, "Conflict"), (413, "PayloadTooLarge"),
+                   (422, "ValidationError"))
+ERRORS = {str(code): {"$ref": f"#/components/responses/{name}"}
+          for code, name in ERROR_RESPONSES}
 ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
 PAGE = [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
         {"name": "per_page", "in": "query",
@@ -53,6 +55,13 @@ SCHEMAS = {
                                                  "enum": ["webhook", "mastodon"]},
         "config": {"type": "object", "description": "webhook: url, secret?; mastodon: "
                    "instance_url, access_token. Credentials are write-only."},
+        "color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
+        "rate_limit_per_hour": {"type": "integer", "nullable": True},
+        "paused": {"type": "boolean"}}},
+    "ChannelPatch": {"type": "object", "description": "Any of ChannelIn's fields except "
+                     "platform (which cannot change). Config keys not given keep their "
+                     "values; a null removes one (e.g. a webhook's secret).", "properties": {
+        "name": {"type": "string"}, "config": {"type": "object"},
         "color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
         "rate_limit_per_hour": {"type": "integer", "nullable": True},
         "paused": {"type": "boolean"}}},
@@ -115,7 +124,8 @@ PATHS = {
                     status="201")},
     "/channels/{id}": {
         "get": _op("A channel", _json(_ref("Channel")), params=ID),
-        "patch": _op("Change a channel", _json(_ref("Channel")), params=ID, body="ChannelIn"),
+        "patch": _op("Change a channel", _json(_ref("Channel")), params=ID,
+                     body="ChannelPatch"),
         "delete": _op("Remove a channel", {"description": "Removed"}, params=ID,
                       status="204")},
     "/channels/{id}/check": {"post": _op("Check a channel's connection", _json(
@@ -138,7 +148,7 @@ PATHS = {
         {"type": "object", "properties": {"items": {"type": "array",
                                                     "items": _ref("Occurrence")}}}),
         params=ID + [{"name": "limit", "in": "query",
-                      "schema": {"type": "integer", "maximum": 100}}])},
+                      "schema": {"type": "integer", "minimum": 1, "maximum": 100}}])},
     "/deliveries": {"get": _op("List deliveries", _json(_list("Delivery")), params=PAGE + _query(
         "status", "channel_id", "post_id", "from", "to"))},
     "/deliveries/{id}/retry": {"post": _op("Retry a failed delivery", _json(_ref("Delivery")),
@@ -150,9 +160,18 @@ PATHS = {
                                           "count": {"type": "integer"},
                                           "items": {"type": "array",
                                                     "items": _ref("Delivery")}}}),
-        params=[{"name": "hours", "in": "query", "schema": {"type": "integer"}}])},
-    "/queue/stats": {"get": _op("Queue figures", _json({"type": "object"}), params=[
-        {"name": "days", "in": "query", "schema": {"type": "integer"}}])},
+        params=[{"name": "hours", "in": "query",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 168}}])},
+    "/queue/stats": {"get": _op("Queue figures", _json({"type": "object", "properties": {
+        "days": {"type": "integer"}, "total": {"type": "integer"},
+        "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+        "success_rate": {"type": "number", "nullable": True},
+        "average_wait_seconds": {"type": "number", "nullable": True},
+        "average_processing_seconds": {"type": "number", "nullable": True}}}), params=[
+        {"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                   "maximum": 366}}])},
+    "/openapi.json": {"get": {"summary": "This document", "security": [], "parameters": [],
+                              "responses": {"200": _json({"type": "object"})}}},
 }
 
 DOCUMENT = {
@@ -164,9 +183,7 @@ DOCUMENT = {
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         "schemas": SCHEMAS,
-        "responses": {name: _json(_ref("Error"), name) for name in (
-            "BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict",
-            "ValidationError")},
+        "responses": {name: _json(_ref("Error"), name) for _, name in ERROR_RESPONSES},
     },
 }
 

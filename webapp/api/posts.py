@@ -1,5 +1,7 @@
 """/api/v1/posts"""
 
+from datetime import UTC, datetime, timedelta
+
 from flask import g, jsonify, request
 from sqlalchemy import exists, select
 
@@ -13,6 +15,10 @@ from .auth import require
 from .inputs import instant_arg, int_arg, json_body
 
 RECENT_DELIVERIES = 200
+# Open-ended searches for occurrences look ten years ahead, and never past the calendar's
+# end (where converting to a local time would overflow).
+OPEN_ENDED = timedelta(days=3653)
+LATEST = datetime(9999, 12, 29, tzinfo=UTC)
 
 
 def _render(post: Post, upcoming_only: bool = False):
@@ -74,7 +80,11 @@ def _posts_with_occurrences(start, end) -> list[int]:
         if schedule.post_id in ids:
             continue
         lower = max(start or now_utc(), schedule.next_run_at)
-        upper = end or lower.replace(year=lower.year + 10)
+        if lower >= LATEST:
+            continue
+        upper = min(end or LATEST, LATEST)
+        if end is None and lower < LATEST - OPEN_ENDED:
+            upper = lower + OPEN_ENDED
         if pattern(schedule).between(lower, upper, limit=1):
             ids.add(schedule.post_id)
     return list(ids)

@@ -7,6 +7,7 @@ from ..services.channels import public_config
 from ..timeutil import iso_utc
 
 MAX_PER_PAGE = 200
+MAX_PAGE = 2**31 - 1
 
 
 def channel(c) -> dict:
@@ -58,10 +59,10 @@ def occurrence(o) -> dict:
 def page_args() -> tuple[int, int]:
     fields = {}
     values = []
-    for name, default, high in (("page", 1, None), ("per_page", 50, None)):
-        raw = request.args.get(name, str(default))
-        if not raw.isdigit() or int(raw) < 1:
-            fields[name] = "must be a whole number of at least 1"
+    for name, default in (("page", 1), ("per_page", 50)):
+        raw = request.args.get(name) or str(default)
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
+            fields[name] = f"must be a whole number from 1 to {MAX_PAGE}"
             values.append(default)
         else:
             values.append(int(raw))
@@ -77,6 +78,7 @@ def paginate(query, render, session) -> dict:
 
     page, per_page = page_args()
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    rows = session.scalars(query.limit(per_page).offset((page - 1) * per_page)).all()
+    offset = (page - 1) * per_page
+    rows = session.scalars(query.limit(per_page).offset(offset)).all() if offset < total else []
     return {"items": [render(r) for r in rows], "page": page, "per_page": per_page,
             "total": total}

@@ -1,5 +1,6 @@
 """The interface every platform's publisher implements, and the shape of its answers."""
 
+import json
 from dataclasses import dataclass
 
 from ..errors import ValidationError
@@ -14,6 +15,32 @@ class PublishResult:
     transient: bool = False
     error: str | None = None
     retry_after: float | None = None
+
+
+# Column sizes of Delivery.external_id / external_url.
+EXTERNAL_ID_MAX = 255
+EXTERNAL_URL_MAX = 1000
+
+
+def external_ref(reply) -> tuple[str | None, str | None]:
+    """(id, url) from a platform's JSON reply. Only text or whole numbers are taken, and
+    only when they fit the columns: a cut URL would be a wrong URL, and a value that does
+    not fit must never stop a success from being recorded."""
+    if not isinstance(reply, dict):
+        return None, None
+    raw_id, raw_url = reply.get("id"), reply.get("url")
+    external_id = None
+    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        external_id = str(raw_id)
+    elif isinstance(raw_id, str) and raw_id.strip():
+        external_id = raw_id.strip()
+    if external_id is not None and len(external_id) > EXTERNAL_ID_MAX:
+        external_id = None
+    url = raw_url.strip() if isinstance(raw_url, str) and raw_url.strip() else None
+    if url is not None and (len(url) > EXTERNAL_URL_MAX
+                            or not url.lower().startswith(("http://", "https://"))):
+        url = None
+    return external_id, url
 
 
 @dataclass
@@ -37,6 +64,8 @@ class Publisher:
     # Config keys that are credentials: encrypted at rest, never echoed.
     secret_fields: tuple[str, ...] = ()
     required_fields: tuple[str, ...] = ()
+    # Settings that may be given besides the required ones and the secrets.
+    optional_fields: tuple[str, ...] = ()
     max_length: int | None = None
 
     def __init__(self, config: dict, secrets: dict, *, timeout: float, allow_private: bool):
@@ -47,10 +76,26 @@ class Publisher:
 
     @classmethod
     def validate_config(cls, config: dict, allow_private: bool) -> None:
-        """Raise ValidationError (fields under `config.<key>`) for unusable settings."""
+        """Raise ValidationError (fields under `config.<key>`) for unusable settings.
+
+        Unknown keys are refused: a misspelt credential ("acess_token") would otherwise be
+        kept in clear and echoed back."""
+        known = cls.required_fields + cls.secret_fields + cls.optional_fields
+        fields = {}
+        for key in config:
+            if key not in known:
+                fields[f"config.{key}"] = (f"unknown setting '{key}' for {cls.platform}; "
+                                           f"expected {', '.join(known)}")
         for key in cls.required_fields:
-            if not isinstance(config.get(key), str) or not config.get(key).strip():
-                raise ValidationError.field(f"config.{key}", f"{key} is required")
+            value = config.get(key)
+            if not isinstance(value, str) or not value.strip():
+                fields.setdefault(f"config.{key}", f"{key} is required")
+        for key in cls.secret_fields + cls.optional_fields:
+            if config.get(key) is not None and not isinstance(config[key], str):
+                fields.setdefault(f"config.{key}", f"{key} must be a string")
+        if fields:
+            first = next(iter(fields.values()))
+            raise ValidationError(first, fields)
 
     @classmethod
     def validate_text(cls, text: str) -> str | None:
@@ -60,6 +105,16 @@ class Publisher:
         if not text.strip():
             return "the text is empty"
         return None
+
+    def redact(self, result: PublishResult) -> PublishResult:
+        """Cut the channel's credentials out of an error: a platform may quote what it was
+        sent, and errors travel on into the database, the API, notifications and e-mail."""
+        if result.error:
+            for value in self.secrets.values():
+                if isinstance(value, str) and len(value) >= 4:
+                    for form in {value, json.dumps(value)[1:-1]}:
+                        result.error = result.error.replace(form, "[redacted]")
+        return result
 
     def publish(self, message: Message) -> PublishResult:
         raise NotImplementedError

@@ -11,7 +11,20 @@ from ..errors import ValidationError
 from ..timeutil import now_utc
 from .base import PublishResult
 
-TRANSIENT_STATUSES = {408, 425, 429}
+# The contract (API.md): 408, 429 and 5xx are transient; every other 4xx is permanent.
+TRANSIENT_STATUSES = {408, 429}
+
+
+def _is_private(address) -> bool:
+    """Not a global address, counting IPv4 addresses carried inside IPv6 ones (mapped,
+    6to4, Teredo) by the address they stand for."""
+    if not address.is_global:
+        return True
+    if address.version == 6:
+        embedded = [address.ipv4_mapped, address.sixtofour,
+                    address.teredo[1] if address.teredo else None]
+        return any(inner is not None and not inner.is_global for inner in embedded)
+    return False
 
 
 def check_url(url: str, field: str, allow_private: bool) -> None:
@@ -30,7 +43,7 @@ def check_url(url: str, field: str, allow_private: bool) -> None:
         raise ValidationError.field(field, f"cannot resolve host '{parts.hostname}'") from None
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global:
+        if _is_private(address):
             raise ValidationError.field(
                 field, f"'{parts.hostname}' is a private or loopback address; "
                        "set HERALD_ALLOW_PRIVATE_NETWORKS=1 to allow it")

@@ -2,7 +2,8 @@
 
 from urllib.parse import urljoin
 
-from .base import Message, Publisher, PublishResult
+from ..errors import ValidationError
+from .base import Message, Publisher, PublishResult, external_ref
 from .http import check_url, classify, send
 
 
@@ -10,11 +11,16 @@ class MastodonPublisher(Publisher):
     platform = "mastodon"
     secret_fields = ("access_token",)
     required_fields = ("instance_url", "access_token")
+    optional_fields = ("visibility",)
+    visibilities = ("public", "unlisted", "private", "direct")
     max_length = 500
 
     @classmethod
     def validate_config(cls, config, allow_private):
         super().validate_config(config, allow_private)
+        if config.get("visibility") not in (None, *cls.visibilities):
+            raise ValidationError.field("config.visibility",
+                                        f"must be one of {', '.join(cls.visibilities)}")
         check_url(config["instance_url"], "config.instance_url", allow_private)
 
     def _url(self, path: str) -> str:
@@ -31,23 +37,21 @@ class MastodonPublisher(Publisher):
             headers={**self._auth(), "Idempotency-Key": message.idempotency_key},
         )
         if isinstance(response, PublishResult):
-            return response
+            return self.redact(response)
         failure = classify(response)
         if failure:
-            return failure
+            return self.redact(failure)
         try:
             status = response.json()
         except ValueError:
-            status = {}
-        if not isinstance(status, dict):
-            status = {}
-        return PublishResult(ok=True, external_id=str(status.get("id") or "") or None,
-                             external_url=status.get("url"))
+            status = None
+        external_id, external_url = external_ref(status)
+        return PublishResult(ok=True, external_id=external_id, external_url=external_url)
 
     def check(self) -> PublishResult:
         check_url(self.config["instance_url"], "config.instance_url", self.allow_private)
         response = send("GET", self._url("/api/v1/accounts/verify_credentials"),
                         timeout=min(self.timeout, 10), headers=self._auth())
         if isinstance(response, PublishResult):
-            return response
-        return classify(response) or PublishResult(ok=True)
+            return self.redact(response)
+        return self.redact(classify(response) or PublishResult(ok=True))

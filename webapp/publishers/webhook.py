@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import json
 
-from .base import Message, Publisher, PublishResult
+from .base import Message, Publisher, PublishResult, external_ref
 from .http import check_url, classify, send
 
 
@@ -40,28 +40,23 @@ class WebhookPublisher(Publisher):
         response = send("POST", self.config["url"], timeout=self.timeout, data=body,
                         headers=headers)
         if isinstance(response, PublishResult):
-            return response
+            return self.redact(response)
         failure = classify(response)
         if failure:
-            return failure
+            return self.redact(failure)
         try:
             reply = response.json()
         except ValueError:
             reply = None
-        if not isinstance(reply, dict):
-            reply = {}
-        external_id = reply.get("id")
-        return PublishResult(ok=True,
-                             external_id=str(external_id) if external_id is not None else None,
-                             external_url=reply.get("url") if isinstance(reply.get("url"), str)
-                             else None)
+        external_id, external_url = external_ref(reply)
+        return PublishResult(ok=True, external_id=external_id, external_url=external_url)
 
     def check(self) -> PublishResult:
         # A webhook has no side-effect-free probe; a HEAD tells whether anything answers.
         check_url(self.config["url"], "config.url", self.allow_private)
         response = send("HEAD", self.config["url"], timeout=min(self.timeout, 10))
         if isinstance(response, PublishResult):
-            return response
+            return self.redact(response)
         if response.status_code >= 500:
             return PublishResult(ok=False, error=f"HTTP {response.status_code}")
         return PublishResult(ok=True)

@@ -18,12 +18,14 @@ def create_user(email: str, password: str, workspace_name: str = "Default",
     which is created when new."""
     email = (email or "").strip().lower()
     fields = {}
-    if not EMAIL.fullmatch(email):
+    if not EMAIL.fullmatch(email) or len(email) > 254:
         fields["email"] = "is not an e-mail address"
     if role not in ROLES:
         fields["role"] = f"must be one of {', '.join(ROLES)}"
-    if not workspace_name or not workspace_name.strip():
+    if not isinstance(workspace_name, str) or not workspace_name.strip():
         fields["workspace"] = "is required"
+    elif len(workspace_name.strip()) > 120:
+        fields["workspace"] = "is longer than 120 characters"
     try:
         zone(timezone)
     except ValidationError as exc:

@@ -34,10 +34,12 @@ def _apply(channel: Channel, data: dict, partial: bool) -> None:
         channel.name = text(data.get("name"), "name", errors, max_length=120, required=True)
     if not partial:
         platform = data.get("platform")
-        if platform not in PUBLISHERS:
+        if not isinstance(platform, str) or platform not in PUBLISHERS:
             errors.add("platform", f"must be one of: {', '.join(sorted(PUBLISHERS))}")
             errors.raise_if_any()
         channel.platform = platform
+    elif "platform" in data and data["platform"] != channel.platform:
+        errors.add("platform", "cannot be changed; connect a new channel instead")
     if given("color") and data.get("color") is not None:
         if not isinstance(data["color"], str) or not COLOR.fullmatch(data["color"]):
             errors.add("color", "must be a colour like #3b82f6")
@@ -52,9 +54,11 @@ def _apply(channel: Channel, data: dict, partial: bool) -> None:
         else:
             channel.paused = data["paused"]
     if given("config"):
-        config = data.get("config") or {}
-        if not isinstance(config, dict) or not all(isinstance(v, str | int | float | bool)
-                                                   for v in config.values()):
+        config = data.get("config")
+        if config is None:
+            config = {}
+        if not isinstance(config, dict) or not all(
+                v is None or isinstance(v, str | int | float | bool) for v in config.values()):
             errors.add("config", "must be an object of settings")
         else:
             _set_config(channel, config, partial, errors)
@@ -65,10 +69,21 @@ def _set_config(channel: Channel, config: dict, partial: bool, errors: Errors) -
     """Split config into clear settings and encrypted credentials. On a patch, settings
     not given keep their values, so a client need not send the secrets back."""
     cls = PUBLISHERS[channel.platform]
+    known = cls.required_fields + cls.secret_fields + cls.optional_fields
+    unknown = [key for key in config if key not in known]
+    for key in unknown:  # a misspelt credential must not be kept in clear and echoed
+        errors.add(f"config.{key}", f"unknown setting '{key}' for {cls.platform}; "
+                                    f"expected {', '.join(known)}")
+    if unknown:
+        return
     secrets = decrypt(channel.secrets_encrypted) if partial else {}
     clear = dict(channel.config or {}) if partial else {}
     for key, value in config.items():
-        (secrets if key in cls.secret_fields else clear)[key] = value
+        target = secrets if key in cls.secret_fields else clear
+        if value is None:  # null removes a setting (a secret, say) on a patch
+            target.pop(key, None)
+        else:
+            target[key] = value
     try:
         cls.validate_config({**clear, **secrets},
                             current_app.config["HERALD_ALLOW_PRIVATE_NETWORKS"])
