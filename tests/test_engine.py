@@ -367,3 +367,55 @@ def test_publish_now_for_one_delivery(api, hook_channel, webhook, runner, admin)
     deliveries.publish_now(delivery(d_id), admin.id)
     [row] = runner.until_settled([d_id])
     assert row.status == "published" and len(webhook.posts()) == 1
+
+
+def test_a_new_time_for_a_partly_published_post_resends_only_where_it_failed(
+        api, hook_channel, webhook, runner):
+    from tests.platforms import Webhook
+
+    broken = Webhook().start()
+    try:
+        broken.script = [Reply(400)]
+        second = api.post("/channels", json={"name": "Broken", "platform": "webhook",
+                                             "config": {"url": broken.url}}).json
+        post = schedule_post(api, [hook_channel["id"], second["id"]])
+        runner.until_settled([d["id"] for d in post["deliveries"]])
+        moved = api.patch(f"/posts/{post['id']}",
+                          json={"schedule": {"at": soon(), "timezone": "UTC"}})
+        assert moved.status_code == 200, moved.json
+        waiting = [d for d in moved.json["deliveries"] if d["status"] in ("queued", "pending")]
+        assert [d["channel_id"] for d in waiting] == [second["id"]]
+        runner.until_settled([waiting[0]["id"]])
+        assert len(webhook.posts()) == 1 and len(broken.posts()) == 2
+    finally:
+        broken.stop()
+
+
+def test_a_paused_post_stays_paused_when_its_time_changes(api, hook_channel):
+    post = schedule_post(api, [hook_channel["id"]], at=soon(3600))
+    api.post(f"/posts/{post['id']}/pause")
+    moved = api.patch(f"/posts/{post['id']}",
+                      json={"schedule": {"at": soon(7200), "timezone": "UTC"}})
+    assert [s["status"] for s in moved.json["schedules"]] == ["cancelled", "paused"]
+    assert scheduled_job_ids() == set()
+    resumed = api.post(f"/posts/{post['id']}/resume")
+    assert [d["status"] for d in resumed.json["deliveries"]
+            if d["status"] != "cancelled"] == ["pending"]
+
+
+def test_a_delivery_moved_onto_a_later_occurrence_does_not_break_planning(
+        api, hook_channel, admin):
+    from webapp.models import Schedule
+    from webapp.services import deliveries
+
+    start = (datetime.now(UTC) + timedelta(days=6, hours=12)).replace(
+        tzinfo=None).isoformat(timespec="minutes")
+    post = schedule_post(api, [hook_channel["id"]], at=start, recurrence="daily", count=3)
+    [first] = post["deliveries"]
+    schedule = db.session.get(Schedule, post["schedules"][0]["id"])
+    later = schedule.next_run_local.isoformat()  # the next occurrence, not yet written
+    deliveries.move(delivery(first["id"]), admin.id, later, "UTC")
+    done = planner.plan(now=datetime.now(UTC) + timedelta(days=3))
+    assert done["materialized"] == 1  # only the third: the second's time is taken
+    dues = [d.due_at for d in db.session.query(Delivery).filter_by(post_id=post["id"])]
+    assert len(dues) == 2 == len(set(dues))

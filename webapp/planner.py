@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import distinct, func, or_, select
+from sqlalchemy import distinct, func, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import queueing
 from .extensions import db
@@ -81,11 +82,19 @@ def materialize(schedule: Schedule, until: datetime | None = None) -> list[Deliv
         return created
     waiting = db.session.scalar(select(func.count(distinct(Delivery.due_at))).where(
         Delivery.schedule_id == schedule.id, Delivery.status.in_(OPEN)))
+    # A one-off post goes to each channel once: a new time for a partly published post
+    # must not send it again where it already went.
+    skip = _published_channels(post.id) if schedule.rrule is None else set()
     while schedule.next_run_at is not None and waiting < MAX_WAITING_OCCURRENCES and (
             schedule.next_run_at <= until or not waiting):
         waiting += 1
         occurrence = resolve(schedule.next_run_local, ZoneInfo(schedule.timezone))
+        # A delivery moved by hand onto this occurrence's time already stands for it.
+        taken = set(db.session.scalars(select(Delivery.channel_id).where(
+            Delivery.schedule_id == schedule.id, Delivery.due_at == occurrence.at)))
         for channel in post.channels:
+            if channel.id in skip or channel.id in taken:
+                continue
             delivery = Delivery(
                 workspace_id=post.workspace_id, post_id=post.id, schedule_id=schedule.id,
                 channel_id=channel.id, due_at=occurrence.at, next_attempt_at=occurrence.at,
@@ -98,6 +107,14 @@ def materialize(schedule: Schedule, until: datetime | None = None) -> list[Deliv
         point_at(schedule, next(pattern(schedule).wall_times(schedule.next_run_local), None))
     db.session.flush()
     return created
+
+
+def _published_channels(post_id: int) -> set[int]:
+    """Channels a one-off (or published-now) delivery of this post already reached."""
+    return set(db.session.scalars(
+        select(Delivery.channel_id).outerjoin(Schedule, Schedule.id == Delivery.schedule_id)
+        .where(Delivery.post_id == post_id, Delivery.status == "published",
+               or_(Delivery.schedule_id.is_(None), Schedule.rrule.is_(None)))))
 
 
 def enqueue(delivery: Delivery) -> None:
@@ -134,9 +151,17 @@ def plan(now: datetime | None = None) -> dict:
         .where(Schedule.status == "active", Schedule.next_run_at <= rows_until,
                Post.status.not_in(INACTIVE_POSTS))).all()
     for schedule_id in schedule_ids:
-        done["materialized"] += len(materialize(db.session.get(Schedule, schedule_id),
-                                                rows_until))
-        db.session.commit()
+        try:
+            done["materialized"] += len(materialize(db.session.get(Schedule, schedule_id),
+                                                    rows_until))
+            db.session.commit()
+        except SQLAlchemyError:
+            # One broken schedule must not stop the others from being planned.
+            db.session.rollback()
+            log.exception("could not write the deliveries of schedule %s", schedule_id)
+            db.session.execute(update(Schedule).where(Schedule.id == schedule_id)
+                               .values(error_count=Schedule.error_count + 1))
+            db.session.commit()
 
     # Pending deliveries entering the horizon get their job. Jobs are created after the
     # commit, so no database lock is held while talking to Redis.

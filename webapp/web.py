@@ -14,10 +14,12 @@ log = logging.getLogger(__name__)
 
 def init_app(app: Flask) -> None:
     from .auth import bp as auth_bp
+    from .calendar import bp as calendar_bp
     from .pages import bp as pages_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(calendar_bp)
     login_manager.login_view = "auth.login"
     login_manager.login_message_category = "info"
     app.register_error_handler(HTTPException, _http_error)

@@ -104,6 +104,12 @@ def move(delivery: Delivery, user_id: int | None, local: str, timezone: str) -> 
                        "move")
     before = {"due_at": delivery.due_at.isoformat()}
     planner.unschedule([delivery])
+    clash = db.session.scalar(select(Delivery.id).where(
+        Delivery.schedule_id == delivery.schedule_id, Delivery.channel_id == delivery.channel_id,
+        Delivery.due_at == occurrence.at, Delivery.id != delivery.id))
+    if clash is not None and delivery.schedule_id is not None:
+        raise Conflict(f"another occurrence of this post is already at that time on "
+                       f"{delivery.channel.name}")
     if not _transition(delivery, ("pending", "queued"), status="pending",
                        due_at=occurrence.at, next_attempt_at=occurrence.at,
                        warnings=occurrence.warnings):

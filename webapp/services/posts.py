@@ -207,6 +207,7 @@ def update_post(post: Post, user_id: int | None, data: dict) -> Post:
         post.status = status
     if spec is not None or "channel_ids" in data or post.status != was:
         _withdraw(post, "rescheduled", keep_history=False)
+        paused = any(s.status == "paused" for s in post.schedules)
         for schedule in post.schedules:
             if schedule.status not in ("active", "paused"):
                 continue
@@ -216,7 +217,8 @@ def update_post(post: Post, user_id: int | None, data: dict) -> Post:
                 planner.set_first_run(schedule)
                 planner.skip_past(schedule, now_utc())
         if spec is not None:
-            _add_schedule(post, spec)
+            # A paused post stays paused when its time changes.
+            _add_schedule(post, spec).status = "paused" if paused else "active"
     if post.status == "scheduled" and not any(
             s.next_run_at for s in post.schedules if s.status in ("active", "paused")) \
             and post.status != was:

@@ -1,0 +1,271 @@
+"""The calendar in a real browser: a recurring post's occurrences on the month, one dragged
+to another day (and published at its new time only, by the real worker, to a local
+webhook), an hour slot in the week view, the keyboard "Move to…" with Undo, HTMX
+navigation with the back button, and the phone layout. Screenshots in test-artifacts/."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from tests.browser.conftest import screenshot
+from webapp.extensions import db
+from webapp.models import Delivery
+
+pytestmark = pytest.mark.browser
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def schedule(api, channel_id: int, at: str, recurrence=None, title="Calendar post") -> dict:
+    response = api.post("/posts", json={
+        "title": title, "body": f"{title}: hello from the calendar",
+        "channel_ids": [channel_id],
+        "schedule": {"at": at, "timezone": "Europe/Berlin", "recurrence": recurrence}})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def deliveries(post_id: int) -> list:
+    """The post's deliveries as plain rows (id, due_at, status). SQLite transactions here
+    take the write lock at BEGIN, so the test ends its own at once (and must not touch
+    ORM objects afterwards) or the live server would wait for it."""
+    db.session.rollback()
+    rows = db.session.execute(select(Delivery.id, Delivery.due_at, Delivery.status)
+                              .where(Delivery.post_id == post_id)
+                              .order_by(Delivery.due_at)).all()
+    db.session.rollback()
+    return rows
+
+
+def test_drag_an_occurrence_to_another_day_and_it_goes_out_then(signed_in, api, hook_channel,
+                                                                 webhook, runner):
+    page = signed_in
+    # A daily post whose first occurrence is tomorrow, a little after this moment's time of
+    # day: dragged onto today (the month view keeps the time of day), it falls due in
+    # seconds, and the worker must send it then — and not tomorrow.
+    soon = datetime.now(BERLIN).replace(microsecond=0) + timedelta(seconds=40)
+    first = soon + timedelta(days=1)
+    post = schedule(api, hook_channel["id"], first.replace(tzinfo=None).isoformat(), "daily",
+                    title="Daily digest")
+    before = deliveries(post["id"])
+    assert len(before) >= 6 and all(d.status == "pending" for d in before)
+
+    page.goto(f"/calendar?view=month&date={soon.date().isoformat()}")
+    expect(page.locator("#cal-title")).to_have_text(f"{soon:%B %Y}")
+    occurrences = page.locator(".cal-item", has_text="Daily digest")
+    expect(occurrences.first).to_be_visible()
+    shown = occurrences.count()
+    grid_end = datetime.fromisoformat(
+        page.locator("li.cal-day").last.get_attribute("data-date")).date()
+    assert shown == (grid_end - first.date()).days + 1  # every day from tomorrow on
+    expect(page.locator(f'li.cal-day[data-date="{soon.date()}"] .cal-item')).to_have_count(0)
+    tomorrow = page.locator(f'li.cal-day[data-date="{first.date()}"] .cal-item')
+    expect(tomorrow).to_have_count(1)
+    expect(tomorrow).to_contain_text(f"{first:%H:%M}")
+    expect(tomorrow).to_contain_text("Hook")
+    screenshot(page, "calendar-month")
+
+    # Dragged by its handle (a person's gradual drag works from anywhere on the item).
+    tomorrow.locator(".cal-grip").drag_to(page.locator(f'li.cal-day[data-date="{soon.date()}"]'))
+    message = page.locator("#cal-message")
+    expect(message).to_contain_text("Moved this occurrence of “Daily digest”")
+    expect(message).to_contain_text(f"{soon:%H:%M}")
+    expect(message.get_by_role("button", name="Undo")).to_be_visible()
+    # The calendar refreshed itself: the occurrence is on today now.
+    expect(page.locator(f'li.cal-day[data-date="{soon.date()}"] .cal-item')).to_have_count(1)
+    expect(page.locator(f'li.cal-day[data-date="{first.date()}"] .cal-item')).to_have_count(0)
+    screenshot(page, "calendar-month-moved")
+
+    after = deliveries(post["id"])
+    moved = [d for d in after if d.due_at.astimezone(BERLIN).date() == soon.date()]
+    assert len(moved) == 1 and moved[0].due_at == soon.astimezone(UTC)
+    assert moved[0].status == "queued"  # its job is in the scheduler, at the new time
+    assert not [d for d in after if d.due_at == first.astimezone(UTC)]
+    assert len(after) == len(before)
+
+    runner.until(lambda: len(webhook.posts("/hook")) >= 1, timeout=90)
+    (got,) = webhook.posts("/hook")
+    assert got.headers["X-Herald-Delivery"] == str(moved[0].id)
+    assert got.at >= soon.timestamp()
+    runner.step()  # nothing else is due: tomorrow's slot went with the move
+    assert len(webhook.posts("/hook")) == 1
+    assert [d.status for d in deliveries(post["id"]) if d.id == moved[0].id] == ["published"]
+
+
+def test_drag_to_an_hour_in_the_week_view(signed_in, api, hook_channel):
+    page = signed_in
+    day = datetime.now(BERLIN).date() + timedelta(days=2)
+    post = schedule(api, hook_channel["id"], f"{day}T09:00", title="Week post")
+    page.goto(f"/calendar?view=week&date={day}&tz=Europe/Berlin")
+    item = page.locator(f'td[data-date="{day}"][data-hour="9"] .cal-item')
+    expect(item).to_contain_text("Week post")
+    item.evaluate("el => el.scrollIntoView({block: 'start'})")  # 09:00 and 15:00 in view
+    item.locator(".cal-grip").drag_to(page.locator(f'td[data-date="{day}"][data-hour="15"]'))
+    expect(page.locator("#cal-message")).to_contain_text("Moved “Week post” to")
+    expect(page.locator(f'td[data-date="{day}"][data-hour="15"] .cal-item')).to_contain_text(
+        "15:00")
+    screenshot(page, "calendar-week")
+    (delivery,) = [d for d in deliveries(post["id"]) if d.status == "pending"]
+    assert delivery.due_at.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M") == f"{day} 15:00"
+
+
+def test_move_with_the_keyboard_and_undo(signed_in, api, hook_channel):
+    page = signed_in
+    day = datetime.now(BERLIN).date() + timedelta(days=3)
+    post = schedule(api, hook_channel["id"], f"{day}T10:00", "weekly", title="Keyboard post")
+    page.goto(f"/calendar?view=day&date={day}")
+    item = page.locator(".cal-item", has_text="Keyboard post")
+    move = item.get_by_role("button", name=re.compile("Move to…"))
+    move.focus()
+    page.keyboard.press("Enter")
+    when = page.get_by_label(re.compile("Move to"))
+    expect(when).to_be_focused()
+    expect(when).to_have_value(f"{day}T10:00")
+    panel = page.locator("#cal-panel")
+    expect(panel).to_contain_text("Moves this occurrence only")
+    expect(panel.get_by_role("link", name="Edit the post")).to_have_attribute(
+        "href", f"/posts/{post['id']}/edit")
+    screenshot(page, "calendar-panel")
+
+    # A time in the past is refused, visibly, and nothing moves.
+    when.fill(f"{day - timedelta(days=10)}T10:00")
+    when.press("Enter")
+    expect(page.locator("#cal-message [role=alert]")).to_contain_text("is in the past")
+    assert [d.due_at.astimezone(BERLIN).strftime("%H:%M")
+            for d in deliveries(post["id"])][:1] == ["10:00"]
+
+    when.fill(f"{day}T17:45")
+    when.press("Enter")
+    message = page.locator("#cal-message")
+    expect(message).to_contain_text("Moved this occurrence of “Keyboard post”")
+    expect(item).to_contain_text("17:45")
+    expect(page.get_by_label(re.compile("Move to"))).to_have_value(f"{day}T17:45")
+    first = deliveries(post["id"])[0]
+    assert first.due_at.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M") == f"{day} 17:45"
+    screenshot(page, "calendar-moved-message")
+
+    undo = message.get_by_role("button", name="Undo")
+    undo.focus()
+    page.keyboard.press("Enter")
+    expect(message).to_contain_text("Undone.")
+    expect(item).to_contain_text("10:00")
+    first = deliveries(post["id"])[0]
+    assert first.due_at.astimezone(BERLIN).strftime("%Y-%m-%d %H:%M") == f"{day} 10:00"
+
+
+def test_navigation_filters_and_the_back_button(signed_in, api, hook_channel):
+    page = signed_in
+    day = datetime.now(BERLIN).date() + timedelta(days=1)
+    schedule(api, hook_channel["id"], f"{day}T08:00", "weekly", title="Weekly")
+    page.goto(f"/calendar?date={day}")
+    title = page.locator("#cal-title")
+    expect(title).to_have_text(f"{day:%B %Y}")
+    page.get_by_role("link", name="Next →").click()
+    following = (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+    expect(title).to_have_text(f"{following:%B %Y}")
+    expect(page).to_have_url(re.compile(rf"date={following}"))
+    page.get_by_role("link", name="Week", exact=True).click()
+    expect(title).to_contain_text("Week")
+    expect(page).to_have_url(re.compile(r"view=week"))
+    page.get_by_label("Time zone").select_option("America/New_York")
+    expect(page.locator("#cal-summary")).to_contain_text("times in America/New_York")
+    expect(page).to_have_url(re.compile(r"tz=America/New_York"))
+    assert "channel=" not in page.url  # the tidy address, without empty filters
+    page.get_by_label("Status").select_option("failed")
+    expect(page.locator(".cal-item")).to_have_count(0)
+    expect(page).to_have_url(re.compile(r"status=failed"))
+
+    page.go_back()
+    expect(page).not_to_have_url(re.compile(r"status=failed"))
+    expect(page.get_by_label("Status")).to_have_value("")
+    page.go_back()
+    page.go_back()
+    expect(title).to_have_text(f"{following:%B %Y}")
+    page.go_back()
+    expect(title).to_have_text(f"{day:%B %Y}")
+
+
+def test_the_month_is_a_list_of_days_on_a_phone(browser, live_server, admin, api,
+                                                 hook_channel):
+    day = datetime.now(BERLIN).date() + timedelta(days=1)
+    schedule(api, hook_channel["id"], f"{day}T08:30", "weekly", title="Phone post")
+    context = browser.new_context(viewport={"width": 390, "height": 844},
+                                  base_url=live_server, timezone_id="Europe/Berlin")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto("/login")
+        page.get_by_label("E-mail").fill("admin@example.com")
+        page.get_by_label("Password").fill("correct horse")
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/")
+        page.goto(f"/calendar?date={day}")
+        expect(page.locator(".cal-weekdays")).to_be_hidden()
+        days = page.locator("li.cal-day:visible")
+        # Only the month's days with posts (and today) are listed, one under the other.
+        in_month = [d for d in (day + timedelta(weeks=n) for n in range(6))
+                    if d.month == day.month]
+        assert days.count() in (len(in_month), len(in_month) + 1)
+        expect(page.locator(f'li.cal-day[data-date="{day}"] .cal-wd')).to_be_visible()
+        box = page.locator(f'li.cal-day[data-date="{day}"]').bounding_box()
+        assert box["width"] > 300
+        expect(page.locator(f'li.cal-day[data-date="{day}"]').get_by_role(
+            "button", name=re.compile("Move to…"))).to_be_visible()
+        screenshot(page, "calendar-phone")
+        page.locator(f'li.cal-day[data-date="{day}"] .cal-open').click()
+        expect(page.locator("#cal-panel")).to_contain_text("Phone post")
+        screenshot(page, "calendar-phone-panel")
+    finally:
+        context.close()
+
+
+def test_every_status_reads_without_colour(signed_in, api, hook_channel, admin):
+    from webapp.models import Campaign, Channel, Post
+    from webapp.services import posts as post_service
+
+    page = signed_in
+    day = datetime.now(BERLIN).date() + timedelta(days=2)
+    second = Channel(workspace_id=admin.memberships[0].workspace_id, name="Newsletter",
+                     platform="webhook", color="#10b981",
+                     config={"url": hook_channel["config"]["url"]})
+    campaign = Campaign(workspace_id=admin.memberships[0].workspace_id, name="Launch week",
+                        color="#b45309")
+    db.session.add_all([second, campaign])
+    db.session.commit()
+    ids = {}
+    for n, (title, status) in enumerate([("Went out", "published"), ("Broke", "failed"),
+                                         ("Called off", "cancelled"), ("On hold", "paused"),
+                                         ("Coming up", "scheduled")]):
+        channels = [hook_channel["id"], second.id] if n % 2 else [hook_channel["id"]]
+        response = api.post("/posts", json={
+            "title": title, "body": title, "channel_ids": channels,
+            "campaign_id": campaign.id if n < 2 else None,
+            "schedule": {"at": f"{day}T{9 + n:02d}:00", "timezone": "Europe/Berlin"}})
+        assert response.status_code == 201, response.json
+        ids[status] = response.json["id"]
+    db.session.rollback()
+    for status in ("published", "failed", "cancelled"):
+        for row in db.session.scalars(select(Delivery).where(Delivery.post_id == ids[status])):
+            row.status, row.attempts = status, 1
+    post_service.pause(db.session.get(Post, ids["paused"]), admin.id)
+    db.session.commit()
+    db.session.rollback()
+
+    page.goto(f"/calendar?view=week&date={day}")
+    for status, label in (("published", "Published"), ("failed", "Failed"),
+                          ("cancelled", "Cancelled"), ("paused", "Paused"),
+                          ("scheduled", "Scheduled")):
+        item = page.locator(f".cal-item.st-{status}")
+        expect(item).to_have_count(1)
+        expect(item.locator(".visually-hidden").first).to_have_text(f"{label}: ")
+    expect(page.locator(".cal-item.st-scheduled .cal-grip")).to_have_count(1)
+    expect(page.locator(".cal-grip")).to_have_count(1)  # only what can still move
+    screenshot(page, "calendar-statuses")
+    page.get_by_label("Colours by").select_option("campaign")
+    expect(page).to_have_url(re.compile(r"color=campaign"))
+    page.goto(f"/calendar?view=month&date={day}&color=campaign")
+    screenshot(page, "calendar-month-campaigns")
