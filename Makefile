@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test install lint clean
+.PHONY: run test install lint clean bench faults
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Herald needs Python 3.11 or newer"'
@@ -27,3 +27,15 @@ lint: install
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# Measurements with the real stack; figures go to bench/results/ and docs/benchmarks.md.
+bench: install
+	$(BIN)/python bench/worker_job.py
+	$(BIN)/python bench/lateness.py --posts 300 --window 30
+	$(BIN)/python bench/lateness.py
+	$(BIN)/python bench/calendar_month.py
+	$(BIN)/python bench/queue_page.py
+
+# Fault injection against the real stack (Redis flushed and restarted, workers killed).
+faults: install
+	$(BIN)/python bench/recovery.py

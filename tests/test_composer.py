@@ -158,7 +158,7 @@ def test_the_edit_pages_preview_shows_the_saved_schedule_until_it_changes(signed
      "Last date: choose a year between 1900 and 9998"),
     ({"recurrence": "custom", "rrule": "FREQ=DAILY\nFREQ=WEEKLY"}, "give a single RRULE"),
     ({"recurrence": "custom", "rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"},
-     "the schedule has no occurrence"),
+     "no month has the days this rule asks for"),
     ({"recurrence": "custom", "rrule": "X" * 600}, "invalid recurrence rule"),
     ({"recurrence": "hourly-ish"}, "choose how often the post repeats"),
     ({"recurrence": "daily", "ends": "sometime"}, "choose when the repetition ends"),

@@ -12,8 +12,8 @@ OPEN = ("pending", "queued", "publishing", "retrying")
 
 class Delivery(db.Model):
     id = db.Column(db.Integer, primary_key=True)
-    workspace_id = db.Column(db.ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False,
-                             index=True)
+    # Indexed by the composite workspace indexes below.
+    workspace_id = db.Column(db.ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False)
     post_id = db.Column(db.ForeignKey("post.id", ondelete="CASCADE"), nullable=False, index=True)
     schedule_id = db.Column(db.ForeignKey("schedule.id", ondelete="SET NULL"))
     channel_id = db.Column(db.ForeignKey("channel.id", ondelete="CASCADE"), nullable=False,
@@ -45,6 +45,10 @@ class Delivery(db.Model):
         db.UniqueConstraint("schedule_id", "channel_id", "due_at",
                             name="uq_delivery_occurrence"),
         db.Index("ix_delivery_status_next_attempt", "status", "next_attempt_at"),
+        # The queue's tabs and counts, and the dashboard, per workspace.
+        db.Index("ix_delivery_workspace_status_next_attempt", "workspace_id", "status",
+                 "next_attempt_at"),
+        db.Index("ix_delivery_workspace_status_due", "workspace_id", "status", "due_at"),
         # Never reuse the id of a deleted delivery: job ids are derived from it.
         {"sqlite_autoincrement": True},
     )

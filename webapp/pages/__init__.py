@@ -1,4 +1,4 @@
-"""The server-rendered pages: dashboard, channels, posts, deliveries and settings.
+"""The server-rendered pages: dashboard, queue, notifications, channels, posts and settings.
 
 Views stay thin: they read the form, call webapp.services, and render. Every page needs a
 signed-in user and works inside that user's workspace (see `context.current_workspace()`).
@@ -21,4 +21,4 @@ class IdConverter(IntegerConverter):
 # Registered before the routes below are added to the app's URL map.
 bp.record_once(lambda state: state.app.url_map.converters.setdefault("id", IdConverter))
 
-from . import channels, context, dashboard, deliveries, posts, settings  # noqa: E402,F401
+from . import channels, context, dashboard, notifications, posts, queue, settings  # noqa: E402,F401

@@ -1,0 +1,119 @@
+"""The notification bell in the header: the workspace's unread count (which refreshes itself),
+the recent notifications, and marking them read (notifications are shared by the members of a
+workspace, like a team inbox, so reading one reads it for everybody)."""
+
+from urllib.parse import urlsplit
+
+from flask import abort, make_response, redirect, render_template, request
+from flask_login import current_user
+from sqlalchemy import func, select, update
+
+from ..extensions import db
+from ..models import Notification
+from ..timeutil import now_utc
+from . import bp
+from .context import (
+    current_membership,
+    current_workspace,
+    render,
+    require,
+    safe_next,
+    wants_fragment,
+)
+
+RECENT = 8          # in the bell's panel
+PAGE = 50           # on the notifications page
+CHANGED = "notifications-changed"
+
+
+def _unread(workspace_id: int) -> tuple:
+    return (Notification.workspace_id == workspace_id, Notification.read_at.is_(None))
+
+
+def unread_count(workspace_id: int) -> int:
+    return db.session.scalar(select(func.count()).where(*_unread(workspace_id)))
+
+
+def recent(workspace_id: int, limit: int) -> list[Notification]:
+    """The newest notifications, read or not."""
+    return db.session.scalars(
+        select(Notification).where(Notification.workspace_id == workspace_id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit)).all()
+
+
+def here() -> str:
+    """The page the user is on (for forms that come back to it), also in a fragment."""
+    current = request.headers.get("HX-Current-URL") if wants_fragment() else None
+    if current:
+        parts = urlsplit(current)
+        current = parts.path + (f"?{parts.query}" if parts.query else "")
+    return safe_next(current or request.full_path.rstrip("?"), "/")
+
+
+def bell_context(workspace_id: int, limit: int = RECENT) -> dict:
+    return {"unread_count": unread_count(workspace_id),
+            "notifications": recent(workspace_id, limit), "here": here()}
+
+
+@bp.app_context_processor
+def _bell():
+    """`bell()` for base.html (which calls it only for a member of a workspace): computed
+    only when the header is drawn, not for fragments."""
+    def bell() -> dict | None:
+        if not current_user.is_authenticated:
+            return None
+        return bell_context(current_membership().workspace_id)
+    return {"bell": bell}
+
+
+@bp.get("/notifications/count")
+def notifications_count():
+    """The badge on the bell (polled, and refreshed on the notifications-changed event)."""
+    return render_template("pages/_bell_count.html",
+                           unread_count=unread_count(current_workspace().id))
+
+
+@bp.get("/notifications/panel")
+def notifications_panel():
+    """The bell's panel, fresh (when it is opened or the notifications changed)."""
+    return render_template("pages/_bell_panel.html", **bell_context(current_workspace().id))
+
+
+@bp.get("/notifications")
+def notifications():
+    """All recent notifications on a page of their own."""
+    workspace = current_workspace()
+    return render("pages/notifications.html", **bell_context(workspace.id, PAGE),
+                  page_limit=PAGE)
+
+
+def _answer():
+    """The panel again for the bell (and an event so the badge follows), else back."""
+    if wants_fragment():
+        response = make_response(render_template("pages/_bell_panel.html",
+                                                 **bell_context(current_workspace().id)))
+        response.headers["HX-Trigger"] = CHANGED
+        return response
+    return redirect(safe_next(request.form.get("next"), "/"), 303)
+
+
+@bp.post("/notifications/read")
+def notifications_read():
+    """Mark every unread notification of the workspace read."""
+    require("editor")
+    db.session.execute(update(Notification).where(*_unread(current_workspace().id))
+                       .values(read_at=now_utc()).execution_options(synchronize_session=False))
+    db.session.commit()
+    return _answer()
+
+
+@bp.post("/notifications/<id:notification_id>/read")
+def notification_read(notification_id):
+    require("editor")
+    note = db.session.get(Notification, notification_id)
+    if note is None or note.workspace_id != current_workspace().id:
+        abort(404, description=f"Notification {notification_id} not found.")
+    if note.read_at is None:
+        note.read_at = now_utc()
+        db.session.commit()
+    return _answer()
