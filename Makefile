@@ -1,4 +1,5 @@
-# Herald: `make run` to start everything locally, `make test` for the whole suite.
+# Herald: `make run` to start everything locally, `make test` for the whole suite
+# (three pytest processes: most tests wait on real time, not on the CPU).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -20,7 +21,7 @@ run: install
 
 test: install
 	@test -e $${HERALD_CHROMIUM:-/usr/bin/chromium} || echo "make test: no Chromium at $${HERALD_CHROMIUM:-/usr/bin/chromium}: the browser tests will be SKIPPED (apt-get install -y chromium, or run .ci/run as root)"
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 3
 
 lint: install
 	$(BIN)/ruff check webapp tests worker.py

@@ -15,7 +15,7 @@ from tests import servers
 from tests.platforms import Mastodon, Webhook
 from webapp import create_app, queueing
 from webapp.extensions import db
-from webapp.models import ApiToken, Delivery
+from webapp.models import ApiToken, Channel, Delivery
 from webapp.services.accounts import create_user
 from worker import HeraldWorker
 
@@ -166,6 +166,19 @@ def hook_channel(api, webhook):
                                                       "secret": "hook-secret"}})
     assert response.status_code == 201, response.json
     return response.json
+
+
+@pytest.fixture
+def channel(hook_channel):
+    return db.session.get(Channel, hook_channel["id"])
+
+
+@pytest.fixture
+def masto_channel(api, mastodon):
+    response = api.post("/channels", json={"name": "Masto", "platform": "mastodon", "config": {
+        "instance_url": mastodon.url, "access_token": "good-token"}})
+    assert response.status_code == 201, response.json
+    return db.session.get(Channel, response.json["id"])
 
 
 class Runner:

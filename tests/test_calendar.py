@@ -2,14 +2,12 @@
 expanded from recurring rules), filters, zones, the side panel and moves — with undo, DST
 warnings, refusals, roles, CSRF and workspaces. Real app, database and Redis."""
 
-import contextvars
 import html
 import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from webapp.extensions import db
@@ -21,28 +19,6 @@ PASSWORD = "correct horse"
 BERLIN = ZoneInfo("Europe/Berlin")
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 REF = re.compile(r'<li class="cal-item[^"]*"[^>]*data-ref="([^"]+)"')
-IN_REQUEST = contextvars.ContextVar("in_request", default=False)
-
-
-class BrowserClient(FlaskClient):
-    """Each request in its own application context, as in a server (the `app` fixture keeps
-    one context pushed for the whole test, and `g` would leak between requests)."""
-
-    def open(self, *args, **kwargs):
-        if IN_REQUEST.get():
-            return super().open(*args, **kwargs)
-        db.session.rollback()
-
-        def run():
-            IN_REQUEST.set(True)
-            return FlaskClient.open(self, *args, **kwargs)
-
-        return contextvars.Context().run(run)
-
-
-@pytest.fixture(autouse=True)
-def _requests_in_their_own_context(app):
-    app.test_client_class = BrowserClient
 
 
 # Helpers ------------------------------------------------------------------------------------
@@ -135,10 +111,6 @@ def signed_in(client, admin):
     assert sign_in(client).status_code == 302
     return client
 
-
-@pytest.fixture
-def channel(hook_channel):
-    return db.session.get(Channel, hook_channel["id"])
 
 
 @pytest.fixture

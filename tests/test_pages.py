@@ -131,17 +131,6 @@ def signed_in(client, admin):
     return client
 
 
-@pytest.fixture
-def channel(hook_channel):
-    return db.session.get(Channel, hook_channel["id"])
-
-
-@pytest.fixture
-def masto_channel(api, mastodon):
-    response = api.post("/channels", json={"name": "Masto", "platform": "mastodon", "config": {
-        "instance_url": mastodon.url, "access_token": "good-token"}})
-    assert response.status_code == 201, response.json
-    return db.session.get(Channel, response.json["id"])
 
 
 # Signing in ----------------------------------------------------------------------------------

@@ -36,10 +36,6 @@ def signed_in(client, admin):
     return client
 
 
-@pytest.fixture
-def channel(hook_channel):
-    return db.session.get(Channel, hook_channel["id"])
-
 
 def add_channel(user, name: str) -> Channel:
     other = Channel(workspace_id=workspace_id(user), name=name, platform="webhook",
