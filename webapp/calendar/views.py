@@ -9,12 +9,13 @@ from flask_login import current_user
 from werkzeug.exceptions import default_exceptions
 
 from ..errors import DomainError, NotFound, ValidationError
-from ..extensions import db, login_manager
+from ..extensions import db
 from ..pages.context import (
     current_membership,
     current_workspace,
     render,
     require,
+    require_sign_in,
     user_zone,
     wants_fragment,
 )
@@ -26,14 +27,7 @@ from .render import ItemRenderer
 CHANGED = "calendar-changed"
 
 
-@bp.before_request
-def _signed_in():
-    if not current_user.is_authenticated:
-        if request.headers.get("HX-Request") == "true":
-            response = make_response("", 401)
-            response.headers["HX-Refresh"] = "true"
-            return response
-        return login_manager.unauthorized()
+bp.before_request(require_sign_in)
 
 
 @bp.errorhandler(DomainError)

@@ -18,8 +18,9 @@ from . import bp
 
 
 @bp.before_request
-def _signed_in():
-    """Every page needs a signed-in user; the sign-in page sends them back afterwards."""
+def require_sign_in():
+    """Every page needs a signed-in user; the sign-in page sends them back afterwards.
+    (Other page blueprints register it too.)"""
     if not current_user.is_authenticated:
         if request.headers.get("HX-Request") == "true":
             # A fragment request (the session ended meanwhile): reload the whole page,
