@@ -1105,13 +1105,6 @@ print(json.dumps(answers))
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in webapp/timeutil.py (parse_recurrence / Pattern.wall_times): an RRULE at a fine "
-    "frequency whose BY* parts can never meet (FREQ=MINUTELY;BYYEARDAY=100;BYMONTH=1, "
-    "FREQ=MINUTELY;BYWEEKNO=1;BYMONTH=6) is accepted, and dateutil walks every minute up to "
-    "year 9999 looking for its first occurrence: POST /posts does not answer for hours, "
-    "tying up a web worker. _never_matches() only covers BYMONTH+BYMONTHDAY; the search for "
-    "the first occurrence needs a bound of its own"))
 def test_pathological_recurrences_are_answered_within_seconds(app, api, db_backend):
     """Run in a child process with a per-request alarm, so a hang cannot hang the suite."""
     import subprocess
