@@ -47,7 +47,7 @@ def main():
                 "name": "bench", "platform": "webhook", "config": {"url": receiver.url}}).json()
             # Leave time to create every post before the first is due.
             start = datetime.now(UTC).replace(microsecond=0) + timedelta(
-                seconds=10 + args.posts / 12)
+                seconds=10 + args.posts / 20)
 
             def create(i):
                 due = start + timedelta(seconds=args.window * i / args.posts)
