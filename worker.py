@@ -46,12 +46,13 @@ def main() -> None:
     threading.Thread(target=heartbeat, args=(app, name, stop), daemon=True).start()
     with app.app_context():
         while True:
+            worker = HeraldWorker([queueing.queue()], connection=queueing.redis(), name=name)
             try:
-                worker = HeraldWorker([queueing.queue()], connection=queueing.redis(),
-                                      name=name)
                 worker.work(with_scheduler=False, logging_level="INFO")
                 break
             except RedisError as exc:
+                if worker._stop_requested:  # asked to stop (SIGTERM): do not reconnect
+                    break
                 logging.warning("worker lost Redis (%s); retrying in 1 s", exc)
                 time.sleep(1)
     stop.set()

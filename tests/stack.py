@@ -95,13 +95,22 @@ class Stack:
                          for p in sorted(self.workdir.glob("*.log")))
 
     def down(self) -> None:
-        for group in self.processes.values():
-            for process in group:
-                if process.poll() is None:
-                    os.killpg(process.pid, signal.SIGTERM)
-        for group in self.processes.values():
-            for process in group:
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+        """SIGTERM every process group, then SIGKILL whatever is left in it (the shell
+        that started a process may be gone while the process itself lingers)."""
+        groups = [p for group in self.processes.values() for p in group]
+        for process in groups:
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for process in groups:
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            _signal_group(process, signal.SIGKILL)
+
+
+def _signal_group(process: subprocess.Popen, sig) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:
+        pass

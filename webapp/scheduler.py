@@ -6,6 +6,7 @@ same lock, so two schedulers never plan at once (and planning twice would be har
 """
 
 import logging
+import signal
 import time
 
 from flask import current_app
@@ -26,6 +27,18 @@ class HeraldScheduler(Scheduler):
         super().__init__(*args, **kwargs)
         self.app = app
         self.next_plan = 0.0
+        self.stopping = False
+
+    def _install_signal_handlers(self):
+        super()._install_signal_handlers()
+        stop = signal.getsignal(signal.SIGTERM)
+
+        def note_and_stop(signum, frame):
+            self.stopping = True  # run() must not reconnect once asked to stop
+            stop(signum, frame)
+
+        signal.signal(signal.SIGINT, note_and_stop)
+        signal.signal(signal.SIGTERM, note_and_stop)
 
     def enqueue_jobs(self):
         jobs = super().enqueue_jobs()
@@ -61,6 +74,8 @@ def run(interval: float) -> None:
             scheduler.run()
             return
         except RedisError as exc:
+            if scheduler.stopping:
+                return
             # Keep going through a Redis restart; the planner then restores lost jobs.
             log.warning("scheduler lost Redis (%s); retrying in 1 s", type(exc).__name__)
             time.sleep(1)
