@@ -232,7 +232,7 @@ def test_no_secret_leaks_anywhere(app, api, team, webhook, mastodon, smtp, runne
     for place, content in places.items():
         for secret in (HOOK_SECRET, MASTODON_TOKEN):
             assert secret not in content, f"{secret} leaked into {place}"
-    for job in ("rq:job:delivery-1-0", "rq:job:delivery-1-1", "rq:job:notification-"):
+    for job in ("rq:job:publish-1-0-", "rq:job:publish-1-1-", "rq:job:notification-"):
         assert job in places["redis"]  # the jobs were there to be looked at
 
 

@@ -36,6 +36,9 @@ class Defaults:
     # A worker that has not refreshed its heartbeat for this long is considered dead.
     HERALD_HEARTBEAT_TTL = 15
     HERALD_QUEUE = "herald"
+    # Deliveries whose attempts start in the same second travel in jobs of up to this many,
+    # claimed together and sent concurrently (one HTTP request each, in parallel).
+    HERALD_BATCH_SIZE = 50
     HERALD_HTTP_TIMEOUT = 30.0
     HERALD_BASE_URL = "http://127.0.0.1:5000"
 
@@ -66,7 +69,8 @@ def load(app, overrides: dict | None = None) -> None:
         app.config["HERALD_RETRY_DELAYS"] = _retry_delays(env["HERALD_RETRY_DELAYS"])
     if env.get("HERALD_ALLOW_PRIVATE_NETWORKS"):
         app.config["HERALD_ALLOW_PRIVATE_NETWORKS"] = env["HERALD_ALLOW_PRIVATE_NETWORKS"] == "1"
-    for name in ("HERALD_HORIZON_SECONDS", "HERALD_HEARTBEAT_TTL", "HERALD_MATERIALIZE_DAYS"):
+    for name in ("HERALD_HORIZON_SECONDS", "HERALD_HEARTBEAT_TTL", "HERALD_MATERIALIZE_DAYS",
+                 "HERALD_BATCH_SIZE"):
         if env.get(name):
             app.config[name] = int(env[name])
     for name in ("HERALD_PLANNER_INTERVAL", "HERALD_HTTP_TIMEOUT"):

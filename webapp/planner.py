@@ -10,6 +10,7 @@ mid-publish. Every step is idempotent, so running it twice, or in two processes,
 """
 
 import logging
+import time
 import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from sqlalchemy import distinct, func, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import lazyload
 
 from . import queueing
 from .extensions import db
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 # Rows written ahead per schedule: a minutely rule would otherwise write 10,080 a week;
 # the planner writes more as these go out.
 MAX_WAITING_OCCURRENCES = 100
+# Materialising stops after this long in one pass; the next pass goes on from there.
+MATERIALIZE_SECONDS_PER_PASS = 1.0
 # Posts in these states are not (or no longer) meant to go out.
 INACTIVE_POSTS = ("draft", "pending_approval", "cancelled")
 
@@ -117,14 +121,27 @@ def _published_channels(post_id: int) -> set[int]:
                or_(Delivery.schedule_id.is_(None), Schedule.rrule.is_(None)))))
 
 
-def enqueue(delivery: Delivery) -> None:
-    """Give a delivery due within the horizon its job. Call after the row is committed,
-    so a worker that starts at once finds it."""
-    queueing.schedule_delivery(queueing.JobRef.of(delivery))
+def enqueue(deliveries: list[Delivery]) -> None:
+    """Give deliveries their jobs, batched by the second they are due in. Commits: the rows
+    must be visible before a worker can pick up their job."""
+    batches = queueing.batches(
+        [queueing.Attempt(d.id, d.attempts, d.next_attempt_at, d.priority) for d in deliveries],
+        current_app.config["HERALD_BATCH_SIZE"])
+    by_id = {d.id: d for d in deliveries}
+    for batch in batches:
+        for attempt in batch.attempts:
+            by_id[attempt.delivery_id].job_id = batch.id
+    db.session.commit()
+    for batch in batches:
+        queueing.schedule_batch(batch)
 
 
-def due_soon(delivery: Delivery, now: datetime | None = None) -> bool:
-    return delivery.next_attempt_at <= horizon_end(now)
+def needs_job_now(delivery: Delivery, now: datetime | None = None) -> bool:
+    """Whether a delivery must get its job at once rather than from the planner's next
+    pass. Later ones are left to the planner, which batches everything due in the same
+    second into few jobs (posts created one by one would otherwise get one job each)."""
+    lead = 3 * current_app.config["HERALD_PLANNER_INTERVAL"]
+    return delivery.next_attempt_at <= (now or now_utc()) + timedelta(seconds=lead)
 
 
 def _plannable():
@@ -149,8 +166,14 @@ def plan(now: datetime | None = None) -> dict:
     schedule_ids = db.session.scalars(
         select(Schedule.id).join(Post)
         .where(Schedule.status == "active", Schedule.next_run_at <= rows_until,
-               Post.status.not_in(INACTIVE_POSTS))).all()
+               Post.status.not_in(INACTIVE_POSTS))
+        .order_by(Schedule.next_run_at)).all()
+    # Soonest first, and only for so long: after a bulk import of thousands of schedules the
+    # jobs of what is due now must not wait for rows needed next week.
+    stop_at = time.monotonic() + MATERIALIZE_SECONDS_PER_PASS
     for schedule_id in schedule_ids:
+        if time.monotonic() > stop_at:
+            break
         try:
             done["materialized"] += len(materialize(db.session.get(Schedule, schedule_id),
                                                     rows_until))
@@ -163,29 +186,30 @@ def plan(now: datetime | None = None) -> dict:
                                .values(error_count=Schedule.error_count + 1))
             db.session.commit()
 
-    # Pending deliveries entering the horizon get their job. Jobs are created after the
-    # commit, so no database lock is held while talking to Redis.
-    pending = db.session.scalars(
-        _plannable().where(Delivery.status == "pending", Delivery.next_attempt_at <= end)
+    # Deliveries entering the horizon get their job, and so do those whose job Redis lost
+    # (restart, FLUSHALL).
+    # Rows locked (PostgreSQL) so that a cancel or move in between waits for this pass.
+    waiting = db.session.scalars(
+        _plannable().where(Delivery.status.in_(("pending", "queued", "retrying")),
+                           Delivery.next_attempt_at <= end)
+        .options(lazyload("*")).with_for_update(of=Delivery)
         .order_by(Delivery.next_attempt_at)).all()
-    for delivery in pending:
-        delivery.status = "queued"
-    jobs = [queueing.JobRef.of(d) for d in pending]
-    db.session.commit()
-    for job in jobs:
-        queueing.schedule_delivery(job)
-    done["enqueued"] = len(jobs)
-
-    # Jobs Redis lost: queued or retrying deliveries without their job.
-    waiting = [queueing.JobRef(*row) for row in db.session.execute(
-        _plannable().with_only_columns(Delivery.id, Delivery.attempts, Delivery.next_attempt_at)
-        .where(Delivery.status.in_(("queued", "retrying")), Delivery.next_attempt_at <= end))]
-    db.session.commit()
-    for job, exists in zip(waiting, queueing.jobs_exist([j.id for j in waiting]), strict=True):
-        if not exists:
-            log.warning("re-creating lost job %s", job.id)
-            queueing.schedule_delivery(job)
+    job_ids = sorted({d.job_id for d in waiting if d.job_id})
+    lost = {job_id for job_id, exists in zip(job_ids, queueing.jobs_exist(job_ids), strict=True)
+            if not exists}
+    missing = []
+    for delivery in waiting:
+        if delivery.job_id in lost:
+            log.warning("re-creating the lost job of delivery %s", delivery.id)
             done["restored"] += 1
+        elif delivery.job_id is None:  # new, or a retry entering the horizon
+            done["enqueued"] += 1
+        else:
+            continue
+        if delivery.status == "pending":
+            delivery.status = "queued"
+        missing.append(delivery)
+    enqueue(missing)
 
     done["recovered"] = recover_abandoned(now)
     db.session.commit()
@@ -222,7 +246,16 @@ def recover_abandoned(now: datetime) -> int:
 
 
 def unschedule(deliveries) -> None:
-    """Remove the jobs of deliveries that are being cancelled, moved or paused."""
+    """Take deliveries that are being cancelled, moved or paused out of their jobs, and
+    remove each job that then carries nothing else. (A job that still runs finds nothing
+    to claim for them: its claim is conditional on the attempt and status.)"""
+    ids = {d.id for d in deliveries}
+    for job_id in {d.job_id for d in deliveries if d.job_id}:
+        others = db.session.scalar(select(func.count()).where(
+            Delivery.job_id == job_id, Delivery.id.not_in(ids),
+            Delivery.status.in_(("queued", "retrying"))))
+        if not others:
+            queueing.cancel_job(job_id)
     for delivery in deliveries:
-        queueing.cancel_job(queueing.JobRef.of(delivery).id)
+        delivery.job_id = None
 

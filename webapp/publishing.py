@@ -1,4 +1,4 @@
-"""The publishing job: claim a delivery, send it, record what happened.
+"""The publishing job: claim deliveries, send them, record what happened.
 
 Exactly once rests on three things: the claim is a conditional UPDATE (only one worker can
 move a delivery from a claimable state to `publishing`), every state change after it is
@@ -8,6 +8,8 @@ delivery's idempotency key, which stays the same on every attempt.
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -17,57 +19,107 @@ from sqlalchemy.orm import joinedload
 from . import notifications, planner, post_status, publishers, queueing
 from .audit import record
 from .extensions import db
-from .models import CLAIMABLE, Delivery
+from .models import CLAIMABLE, Delivery, Post
 from .timeutil import iso_utc, now_utc
 
 log = logging.getLogger(__name__)
 
-# A job that arrives this early waits for its time; an earlier one is stale (its delivery
-# was moved) and does nothing: the replacement job or the planner takes over.
+# A job that arrives this early waits for its time; an attempt due later than this was
+# moved, and its new job takes care of it.
 MAX_EARLY_WAIT = 2.0
 
 
-def publish_delivery(delivery_id: int, attempt: int) -> str:
-    """RQ job: publish one attempt of one delivery. Returns what happened, for logs."""
-    row = db.session.execute(
-        select(Delivery.status, Delivery.attempts, Delivery.next_attempt_at)
-        .where(Delivery.id == delivery_id)).first()
+@dataclass
+class Sending:
+    """One claimed delivery on its way out."""
+
+    delivery_id: int
+    attempts: int
+    publisher: publishers.Publisher | None = None
+    message: publishers.Message | None = None
+    result: publishers.PublishResult | None = None
+
+
+def publish_batch(items: list[list[int]]) -> str:
+    """RQ job: publish the given attempts ([delivery id, attempts made], all due in the same
+    second): claim them together, send them concurrently, record each outcome."""
+    expected = dict((delivery_id, attempt) for delivery_id, attempt in items)
+    rows = db.session.execute(
+        select(Delivery.id, Delivery.status, Delivery.attempts, Delivery.next_attempt_at)
+        .where(Delivery.id.in_(expected))).all()
     db.session.rollback()  # hold no transaction while waiting
-    if row is None or row.attempts != attempt or row.status not in CLAIMABLE:
-        return "stale"
-    wait = (row.next_attempt_at - now_utc()).total_seconds()
-    if wait > MAX_EARLY_WAIT:
-        return "early"
+    now = now_utc()
+    live = [r for r in rows if r.attempts == expected[r.id] and r.status in CLAIMABLE
+            and (r.next_attempt_at - now).total_seconds() <= MAX_EARLY_WAIT]
+    if not live:
+        return "nothing to publish"
+    wait = max((r.next_attempt_at - now).total_seconds() for r in live)
     if wait > 0:
         time.sleep(wait)
-    worker = queueing.process_name()
-    if not claim(delivery_id, attempt, worker):
-        return "claimed elsewhere"
 
-    # Only what the message needs: the post's channels and schedules are not loaded.
-    delivery = db.session.scalars(
-        select(Delivery).where(Delivery.id == delivery_id)
-        .options(joinedload(Delivery.post).lazyload("*"), joinedload(Delivery.channel))).one()
-    post, channel = delivery.post, delivery.channel
+    worker = queueing.process_name()
+    sendings = [Sending(delivery_id, attempt + 1)
+                for delivery_id, attempt in claim([(r.id, r.attempts) for r in live], worker)]
+    if not sendings:
+        return "claimed elsewhere"
+    _prepare(sendings)
+    db.session.rollback()  # no transaction open during the HTTP requests
+    _send(sendings)
+
+    published = [s for s in sendings if s.result.ok]
+    record_successes([(s.delivery_id, s.attempts, s.result) for s in published], worker)
+    for s in sendings:
+        if not s.result.ok:
+            record_failure(s.delivery_id, s.attempts, worker, s.result.error,
+                           transient=s.result.transient, delay=s.result.retry_after,
+                           at_least=True)
+    return f"{len(published)} published, {len(sendings) - len(published)} failed"
+
+
+def _prepare(sendings: list[Sending]) -> None:
+    """Build each claimed delivery's publisher and message; a delivery whose channel cannot
+    be used (bad configuration, a bug) gets a permanent failure instead."""
+    # Only what the messages need: the posts' channels and schedules are not loaded.
+    deliveries = {d.id: d for d in db.session.scalars(
+        select(Delivery).where(Delivery.id.in_([s.delivery_id for s in sendings]))
+        .options(joinedload(Delivery.post).lazyload("*"), joinedload(Delivery.channel)))}
+    channel_publishers = {}
+    for sending in sendings:
+        delivery = deliveries[sending.delivery_id]
+        post, channel = delivery.post, delivery.channel
+        try:
+            if channel.id not in channel_publishers:
+                channel_publishers[channel.id] = publishers.for_channel(channel)
+            sending.publisher = channel_publishers[channel.id]
+            sending.message = publishers.Message(
+                delivery_id=delivery.id, post_id=post.id, channel_id=channel.id,
+                title=post.title, body=post.body_for(channel.id),
+                due_at=iso_utc(delivery.due_at), attempt=delivery.attempts,
+                idempotency_key=delivery.idempotency_key)
+        except Exception as exc:
+            log.exception("cannot publish delivery %s", delivery.id)
+            sending.result = publishers.PublishResult(ok=False, transient=False,
+                                                      error=_describe(exc))
+
+
+def _send(sendings: list[Sending]) -> None:
+    """One HTTP request per delivery, all at once: a batch takes as long as its slowest
+    request, not the sum of them."""
+    ready = [s for s in sendings if s.result is None]
+    if not ready:
+        return
+    with ThreadPoolExecutor(max_workers=len(ready)) as pool:
+        results = pool.map(_publish_one, ready)
+        for sending, result in zip(ready, results, strict=True):
+            sending.result = result
+
+
+def _publish_one(sending: Sending) -> publishers.PublishResult:
     try:
-        publisher = publishers.for_channel(channel)
-        message = publishers.Message(
-            delivery_id=delivery.id, post_id=post.id, channel_id=channel.id, title=post.title,
-            body=post.body_for(channel.id), due_at=iso_utc(delivery.due_at),
-            attempt=delivery.attempts, idempotency_key=delivery.idempotency_key)
-        db.session.rollback()  # no transaction open during the HTTP request
-        result = publisher.publish(message)
-    except Exception as exc:  # a bug or a refused URL must not leave the delivery stuck
-        log.exception("publishing delivery %s failed", delivery_id)
-        db.session.rollback()
-        result = publishers.PublishResult(ok=False, transient=False,
-                                          error=_describe(exc))
-    if result.ok:
-        record_success(delivery_id, attempt + 1, worker, result)
-        return "published"
-    record_failure(delivery_id, attempt + 1, worker, result.error, transient=result.transient,
-                   delay=result.retry_after, at_least=True)
-    return "failed"
+        return sending.publisher.publish(sending.message)
+    except Exception as exc:  # a bug must not leave the delivery stuck in `publishing`
+        log.exception("publishing delivery %s failed", sending.delivery_id)
+        return publishers.PublishResult(ok=False, transient=False, error=_describe(exc))
 
 
 def _describe(exc: Exception) -> str:
@@ -75,23 +127,30 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {message}"[:500]
 
 
-def claim(delivery_id: int, attempt: int, worker: str) -> bool:
-    """Move the delivery to `publishing` unless someone else already did."""
+def claim(attempts: list[tuple[int, int]], worker: str) -> list[tuple[int, int]]:
+    """Move deliveries ([(id, attempts made)]) to `publishing` unless someone else already
+    did; returns those this worker claimed. One conditional UPDATE per attempt number."""
     now = now_utc()
-    claimed = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.attempts == attempt,
-               Delivery.status.in_(CLAIMABLE),
-               Delivery.next_attempt_at <= now + timedelta(seconds=1))
-        .values(status="publishing", attempts=attempt + 1, started_at=now, claimed_by=worker,
-                finished_at=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    by_attempt: dict[int, list[int]] = {}
+    for delivery_id, attempt in attempts:
+        by_attempt.setdefault(attempt, []).append(delivery_id)
+    claimed = []
+    for attempt, ids in by_attempt.items():
+        claimed += [(delivery_id, attempt) for delivery_id in db.session.scalars(
+            update(Delivery)
+            .where(Delivery.id.in_(ids), Delivery.attempts == attempt,
+                   Delivery.status.in_(CLAIMABLE),
+                   Delivery.next_attempt_at <= now + timedelta(seconds=1))
+            .values(status="publishing", attempts=attempt + 1, started_at=now,
+                    claimed_by=worker, finished_at=None, job_id=None)
+            .returning(Delivery.id)
+            .execution_options(synchronize_session=False))]
     db.session.commit()
     return claimed
 
 
-def _finish(delivery_id: int, attempts: int, worker: str | None, **values) -> bool:
+def _finish(delivery_id: int, attempts: int, worker: str | None, rollback: bool = True,
+            **values) -> bool:
     """Apply `values` only if the delivery is still this worker's claim."""
     changed = db.session.execute(
         update(Delivery)
@@ -101,17 +160,24 @@ def _finish(delivery_id: int, attempts: int, worker: str | None, **values) -> bo
         .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount == 1
-    if not changed:
+    if not changed and rollback:
         db.session.rollback()
     return changed
 
 
-def record_success(delivery_id: int, attempts: int, worker: str, result) -> None:
-    if not _finish(delivery_id, attempts, worker, status="published", finished_at=now_utc(),
-                   last_error=None, external_id=result.external_id,
+def record_successes(published: list[tuple[int, int, publishers.PublishResult]],
+                     worker: str) -> None:
+    """Mark deliveries ([(id, attempts, result)]) published, in one transaction."""
+    now = now_utc()
+    post_ids = set()
+    for delivery_id, attempts, result in published:
+        if _finish(delivery_id, attempts, worker, rollback=False, status="published",
+                   finished_at=now, last_error=None, external_id=result.external_id,
                    external_url=result.external_url):
-        return
-    post_status.refresh(db.session.get(Delivery, delivery_id).post)
+            post_ids.add(db.session.scalar(select(Delivery.post_id)
+                                           .where(Delivery.id == delivery_id)))
+    for post_id in post_ids:
+        post_status.refresh(db.session.get(Post, post_id))
     db.session.commit()
 
 
@@ -137,8 +203,8 @@ def record_failure(delivery_id: int, attempts: int, worker: str | None, error: s
         record(delivery.workspace_id, "delivery.retry_scheduled", delivery,
                after={"attempt": attempts, "error": error, "retry_in_seconds": wait})
         db.session.commit()
-        if planner.due_soon(delivery):
-            planner.enqueue(delivery)
+        if planner.needs_job_now(delivery):
+            planner.enqueue([delivery])
         return True
     if not _finish(delivery_id, attempts, worker, status="failed", last_error=error,
                    finished_at=now):

@@ -1,7 +1,9 @@
 """Redis, RQ and rq-scheduler: the jobs that carry out what the database says.
 
-Every job id is derived from its delivery and attempt (`JobRef.id`), so scheduling a
-delivery twice replaces its job, and cancelling finds it without a lookup table.
+A job carries the attempts of up to HERALD_BATCH_SIZE deliveries due in the same second: at
+the top of the hour thousands fall due at once, and one job per delivery would spend more
+time in RQ than in publishing. Each delivery stores its job's id (`Delivery.job_id`), so the
+planner can tell when Redis lost it and cancelling finds it without a lookup table.
 """
 
 import math
@@ -48,32 +50,51 @@ def _ceil_second(when: datetime) -> datetime:
 
 
 @dataclass(frozen=True)
-class JobRef:
-    """What a delivery's job needs: plain values, usable after the transaction ended."""
+class Attempt:
+    """One delivery's next attempt, as plain values usable after the transaction ended."""
 
     delivery_id: int
     attempts: int
     run_at: datetime
+    priority: int = 5
 
-    @classmethod
-    def of(cls, delivery) -> "JobRef":
-        return cls(delivery.id, delivery.attempts, delivery.next_attempt_at)
+
+@dataclass(frozen=True)
+class Batch:
+    """One job: attempts that start in the same second, published together."""
+
+    run_at: datetime
+    attempts: tuple[Attempt, ...]
 
     @property
     def id(self) -> str:
-        """One job id per delivery and attempt: re-enqueueing an attempt replaces its job
-        instead of adding a second one."""
-        return f"delivery-{self.delivery_id}-{self.attempts}"
+        """Derived from the first attempt and the second, so creating the same batch again
+        replaces its job instead of adding a second one."""
+        first = self.attempts[0]
+        return f"publish-{first.delivery_id}-{first.attempts}-{int(self.run_at.timestamp())}"
 
 
-def schedule_delivery(job: JobRef) -> None:
-    """Create (or replace) the exact-time job for a delivery's next attempt."""
-    cancel_job(job.id)
+def batches(attempts: list[Attempt], size: int) -> list[Batch]:
+    """Group attempts by the second they start in (rounded up: rq-scheduler keeps whole
+    seconds), higher priority first, in jobs of at most `size`."""
+    by_second: dict[datetime, list[Attempt]] = {}
+    for attempt in attempts:
+        by_second.setdefault(_ceil_second(attempt.run_at), []).append(attempt)
+    result = []
+    for second, group in sorted(by_second.items()):
+        group.sort(key=lambda a: (-a.priority, a.delivery_id))
+        result += [Batch(second, tuple(group[i:i + size])) for i in range(0, len(group), size)]
+    return result
+
+
+def schedule_batch(batch: Batch) -> None:
+    """Create (or replace) the exact-time job of a batch."""
+    cancel_job(batch.id)
     scheduler().enqueue_at(
-        _ceil_second(job.run_at),
-        "webapp.publishing.publish_delivery", job.delivery_id, job.attempts,
-        job_id=job.id, timeout=JOB_TIMEOUT, job_result_ttl=0,
-        job_description=f"publish delivery {job.delivery_id}",
+        batch.run_at, "webapp.publishing.publish_batch",
+        [[a.delivery_id, a.attempts] for a in batch.attempts],
+        job_id=batch.id, timeout=JOB_TIMEOUT, job_result_ttl=0,
+        job_description=f"publish {len(batch.attempts)} deliveries",
     )
 
 

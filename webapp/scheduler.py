@@ -7,6 +7,7 @@ same lock, so two schedulers never plan at once (and planning twice would be har
 
 import logging
 import signal
+import threading
 import time
 
 from flask import current_app
@@ -27,6 +28,7 @@ class HeraldScheduler(Scheduler):
         super().__init__(*args, **kwargs)
         self.app = app
         self.next_plan = 0.0
+        self.planning: threading.Thread | None = None
         self.stopping = False
 
     def _install_signal_handlers(self):
@@ -44,18 +46,27 @@ class HeraldScheduler(Scheduler):
         jobs = super().enqueue_jobs()
         with self.app.app_context():
             queueing.beat("scheduler", self.name)
-            if time.monotonic() >= self.next_plan:
-                self.next_plan = time.monotonic() + self.app.config["HERALD_PLANNER_INTERVAL"]
-                try:
-                    done = planner.plan()
-                    if any(done.values()):
-                        log.info("planner: %s", done)
-                except Exception:  # keep scheduling even if one planner pass fails
-                    db.session.rollback()
-                    log.exception("planner pass failed")
-                finally:
-                    db.session.remove()
+        # The planner runs beside the polling loop, so a long pass (after a bulk import,
+        # a Redis restart) never delays jobs that are due now. It only starts here, while
+        # this process holds rq-scheduler's lock.
+        if time.monotonic() >= self.next_plan and not (self.planning and
+                                                       self.planning.is_alive()):
+            self.next_plan = time.monotonic() + self.app.config["HERALD_PLANNER_INTERVAL"]
+            self.planning = threading.Thread(target=self.plan, name="planner", daemon=True)
+            self.planning.start()
         return jobs
+
+    def plan(self):
+        with self.app.app_context():
+            try:
+                done = planner.plan()
+                if any(done.values()):
+                    log.info("planner: %s", done)
+            except Exception:  # keep scheduling even if one planner pass fails
+                db.session.rollback()
+                log.exception("planner pass failed")
+            finally:
+                db.session.remove()
 
     def heartbeat(self):
         super().heartbeat()

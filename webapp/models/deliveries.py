@@ -31,6 +31,9 @@ class Delivery(db.Model):
     external_url = db.Column(db.String(1000))
     idempotency_key = db.Column(db.String(64), nullable=False, unique=True)
     claimed_by = db.Column(db.String(120))
+    # The RQ job that carries this attempt (several deliveries due in the same second share
+    # one); the planner re-creates it when Redis has lost it.
+    job_id = db.Column(db.String(80))
     warnings = db.Column(db.JSON, nullable=False, default=list)
     started_at = db.Column(UTCDateTime)
     finished_at = db.Column(UTCDateTime)

@@ -38,8 +38,7 @@ def retry(delivery: Delivery, user_id: int | None) -> Delivery:
     db.session.commit()
     if not delivery.channel.paused:
         delivery.status = "queued"
-        db.session.commit()
-        planner.enqueue(delivery)
+        planner.enqueue([delivery])
     return delivery
 
 
@@ -140,7 +139,7 @@ def publish_now(delivery: Delivery, user_id: int | None) -> Delivery:
     record(delivery.workspace_id, "delivery.published_now", delivery, user_id=user_id)
     db.session.commit()
     if delivery.status == "retrying":
-        planner.enqueue(delivery)
+        planner.enqueue([delivery])
     else:
         from .posts import plan_open
 

@@ -15,6 +15,7 @@ from . import schedules
 from .validation import MAX_ID, Errors, in_workspace, integer, text
 
 EDITABLE_STATUSES = ("draft", "scheduled")
+TITLE_MAX, BODY_MAX = 200, 100_000
 
 
 def get(workspace_id: int, post_id) -> Post:
@@ -44,9 +45,9 @@ def _read(workspace_id: int, data: dict,
         return name in data or not partial
 
     if given("title"):
-        fields["title"] = text(data.get("title"), "title", errors, max_length=200) or ""
+        fields["title"] = text(data.get("title"), "title", errors, max_length=TITLE_MAX) or ""
     if given("body"):
-        fields["body"] = text(data.get("body"), "body", errors, max_length=100_000,
+        fields["body"] = text(data.get("body"), "body", errors, max_length=BODY_MAX,
                               required=True)
     if given("priority"):
         fields["priority"] = integer(data.get("priority", 5), "priority", errors, low=1,
@@ -86,9 +87,15 @@ def _read(workspace_id: int, data: dict,
             errors.add("status", "must be 'draft' or 'scheduled'")
         fields["status"] = status
 
-    channels = fields.get("channels", post.channels if post else [])
-    overrides = fields.get("overrides", post.overrides if post else {})
-    body = fields.get("body", post.body if post else "")
+    check_texts(fields.get("channels", post.channels if post else []),
+                fields.get("overrides", post.overrides if post else {}),
+                fields.get("body", post.body if post else ""), errors)
+    errors.raise_if_any()
+    return fields, spec
+
+
+def check_texts(channels, overrides: dict, body: str, errors: Errors) -> None:
+    """Whether each channel can publish the text it gets (its own, else the body)."""
     for key in overrides:
         if key not in {str(c.id) for c in channels}:
             errors.add("overrides", f"channel {key} is not one of the post's channels")
@@ -98,8 +105,6 @@ def _read(workspace_id: int, data: dict,
             name = f"overrides.{channel.id}" if str(channel.id) in overrides else "body"
             errors.add(name, f"too long for {channel.name}: {problem}" if "allows" in problem
                        else f"{channel.name}: {problem}")
-    errors.raise_if_any()
-    return fields, spec
 
 
 def _channels(workspace_id: int, ids, errors: Errors) -> list[Channel]:
@@ -155,19 +160,17 @@ def _commit_and_plan(post: Post) -> Post:
 
 
 def plan_open(post: Post) -> None:
-    """Give the post's pending deliveries within the horizon their jobs now, rather than at
-    the planner's next pass."""
+    """Give the post's waiting deliveries due in the next few seconds their jobs now, rather
+    than at the planner's next pass."""
     if post.status in planner.INACTIVE_POSTS:
         return
     if any(s.status == "paused" for s in post.schedules):
         return
-    due = [d for d in _open(post.id, ("pending",))
-           if planner.due_soon(d) and not d.channel.paused]
+    due = [d for d in _open(post.id, ("pending", "queued"))
+           if d.job_id is None and planner.needs_job_now(d) and not d.channel.paused]
     for delivery in due:
         delivery.status = "queued"
-    db.session.commit()
-    for delivery in due:
-        planner.enqueue(delivery)
+    planner.enqueue(due)
 
 
 def _open(post_id: int, statuses=("pending", "queued", "retrying")) -> list[Delivery]:
