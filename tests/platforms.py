@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+class Server(ThreadingHTTPServer):
+    # Like a platform's front end, take many connections at once (the default backlog of 5
+    # would make a burst of concurrent requests wait for SYN retries).
+    request_queue_size = 1024
+
+
 @dataclass
 class Received:
     method: str
@@ -18,6 +24,7 @@ class Received:
     headers: dict
     body: bytes
     at: float
+    client_port: int | None = None  # the sender's side of the connection
 
     def json(self):
         return json.loads(self.body)
@@ -50,7 +57,8 @@ class Platform:
             def _handle(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                got = Received(self.command, self.path, dict(self.headers), body, time.time())
+                got = Received(self.command, self.path, dict(self.headers), body, time.time(),
+                               self.client_address[1])
                 with platform.lock:
                     platform.received.append(got)
                     path_script = platform.by_path.get(self.path.split("?")[0])
@@ -83,7 +91,7 @@ class Platform:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,),
                                        daemon=True)

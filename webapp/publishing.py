@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
 from . import notifications, planner, post_status, publishers, queueing
 from .audit import record
 from .extensions import db
-from .models import CLAIMABLE, Delivery, Post
+from .models import CLAIMABLE, Delivery
 from .timeutil import iso_utc, now_utc
 
 log = logging.getLogger(__name__)
@@ -108,10 +108,21 @@ def _send(sendings: list[Sending]) -> None:
     ready = [s for s in sendings if s.result is None]
     if not ready:
         return
-    with ThreadPoolExecutor(max_workers=len(ready)) as pool:
-        results = pool.map(_publish_one, ready)
-        for sending, result in zip(ready, results, strict=True):
-            sending.result = result
+    for sending, result in zip(ready, _pool().map(_publish_one, ready), strict=True):
+        sending.result = result
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's sending threads, kept between jobs (starting 50 threads per job
+    would cost more than the requests)."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=current_app.config["HERALD_BATCH_SIZE"],
+                                   thread_name_prefix="publish")
+    return _POOL
+
+
+_POOL: ThreadPoolExecutor | None = None
 
 
 def _publish_one(sending: Sending) -> publishers.PublishResult:
@@ -149,8 +160,7 @@ def claim(attempts: list[tuple[int, int]], worker: str) -> list[tuple[int, int]]
     return claimed
 
 
-def _finish(delivery_id: int, attempts: int, worker: str | None, rollback: bool = True,
-            **values) -> bool:
+def _finish(delivery_id: int, attempts: int, worker: str | None, **values) -> bool:
     """Apply `values` only if the delivery is still this worker's claim."""
     changed = db.session.execute(
         update(Delivery)
@@ -160,24 +170,28 @@ def _finish(delivery_id: int, attempts: int, worker: str | None, rollback: bool 
         .values(**values)
         .execution_options(synchronize_session=False)
     ).rowcount == 1
-    if not changed and rollback:
+    if not changed:
         db.session.rollback()
     return changed
 
 
 def record_successes(published: list[tuple[int, int, publishers.PublishResult]],
                      worker: str) -> None:
-    """Mark deliveries ([(id, attempts, result)]) published, in one transaction."""
-    now = now_utc()
-    post_ids = set()
-    for delivery_id, attempts, result in published:
-        if _finish(delivery_id, attempts, worker, rollback=False, status="published",
-                   finished_at=now, last_error=None, external_id=result.external_id,
-                   external_url=result.external_url):
-            post_ids.add(db.session.scalar(select(Delivery.post_id)
-                                           .where(Delivery.id == delivery_id)))
-    for post_id in post_ids:
-        post_status.refresh(db.session.get(Post, post_id))
+    """Mark deliveries ([(id, attempts, result)]) published: one executemany, conditional on
+    each still being this worker's claim, and one transaction."""
+    if not published:
+        return
+    table = Delivery.__table__
+    db.session.execute(
+        update(table)
+        .where(table.c.id == bindparam("delivery_id"), table.c.status == "publishing",
+               table.c.attempts == bindparam("made"), table.c.claimed_by == worker)
+        .values(status="published", finished_at=now_utc(), last_error=None,
+                external_id=bindparam("external_id"), external_url=bindparam("external_url")),
+        [{"delivery_id": delivery_id, "made": attempts, "external_id": result.external_id,
+          "external_url": result.external_url} for delivery_id, attempts, result in published])
+    post_status.refresh_many(set(db.session.scalars(
+        select(Delivery.post_id).where(Delivery.id.in_([p[0] for p in published])))))
     db.session.commit()
 
 

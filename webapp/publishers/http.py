@@ -1,11 +1,14 @@
 """HTTP for publishers: the private-network guard and the classification of answers."""
 
 import ipaddress
+import json
 import socket
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit
 
-import requests
+import urllib3
+from urllib3 import HTTPHeaderDict
 
 from ..errors import ValidationError
 from ..timeutil import now_utc
@@ -65,7 +68,23 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - now_utc()).total_seconds())
 
 
-def classify(response: requests.Response) -> PublishResult | None:
+@dataclass
+class Reply:
+    """A platform's answer, read in full."""
+
+    status_code: int
+    headers: HTTPHeaderDict
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.content)
+
+
+def classify(response: Reply) -> PublishResult | None:
     """None for a 2xx; otherwise a failed PublishResult, transient or permanent."""
     if 200 <= response.status_code < 300:
         return None
@@ -78,14 +97,30 @@ def classify(response: requests.Response) -> PublishResult | None:
                          retry_after=retry_after_seconds(response.headers.get("Retry-After")))
 
 
-def send(method: str, url: str, *, timeout: float, **kwargs) -> requests.Response | PublishResult:
-    """Make the request; network failures come back as transient PublishResults."""
+# One connection pool per process, shared by the sending threads: connections to a
+# platform are reused from one delivery to the next. No automatic retries or redirects:
+# a retry is the engine's decision, with the delivery's idempotency key.
+_POOL = urllib3.PoolManager(num_pools=200, maxsize=16, retries=False, block=False)
+
+
+def send(method: str, url: str, *, timeout: float, data: bytes | None = None,
+         json_body=None, headers: dict | None = None) -> Reply | PublishResult:
+    """Make the request, at most `timeout` seconds in all; network failures come back as
+    transient PublishResults."""
+    headers = dict(headers or {})
+    if json_body is not None:
+        data = json.dumps(json_body).encode()
+        headers.setdefault("Content-Type", "application/json")
     try:
-        return requests.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
-    except requests.Timeout:
-        return PublishResult(ok=False, transient=True, error=f"timed out after {timeout:g} s")
-    except requests.ConnectionError as exc:
+        response = _POOL.request(method, url, body=data, headers=headers, redirect=False,
+                                 timeout=urllib3.Timeout(total=timeout))
+    # Before TimeoutError: urllib3's NewConnectionError (refused, unreachable) subclasses it.
+    except (urllib3.exceptions.ProtocolError, urllib3.exceptions.NewConnectionError,
+            urllib3.exceptions.SSLError, urllib3.exceptions.ProxyError) as exc:
         return PublishResult(ok=False, transient=True,
                              error=f"connection failed: {type(exc).__name__}")
-    except requests.RequestException as exc:
+    except urllib3.exceptions.TimeoutError:
+        return PublishResult(ok=False, transient=True, error=f"timed out after {timeout:g} s")
+    except urllib3.exceptions.HTTPError as exc:
         return PublishResult(ok=False, transient=False, error=f"request failed: {exc}")
+    return Reply(response.status, response.headers, response.data)

@@ -33,7 +33,8 @@ class MastodonPublisher(Publisher):
         check_url(self.config["instance_url"], "config.instance_url", self.allow_private)
         response = send(
             "POST", self._url("/api/v1/statuses"), timeout=self.timeout,
-            json={"status": message.body, "visibility": self.config.get("visibility", "public")},
+            json_body={"status": message.body,
+                       "visibility": self.config.get("visibility", "public")},
             headers={**self._auth(), "Idempotency-Key": message.idempotency_key},
         )
         if isinstance(response, PublishResult):
