@@ -1,7 +1,8 @@
 """Top of the hour: thousands of deliveries due in the same second, with the real stack (web
-API → database → scheduler → workers → a local HTTP receiver). Reports how long after the
-due second the last one was received, lateness percentiles, lost and duplicated deliveries,
-and the resident memory of the web and worker processes after the burst.
+API → database → scheduler → workers → a local HTTP receiver, bench/receiver.py). Reports
+how long after the due second the last one was received, lateness percentiles, lost and
+duplicated deliveries, and the resident memory of the web and worker processes after the
+burst.
 
     .venv/bin/python bench/burst.py --channels 50 --posts 100 --workers 2
 
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.lateness import percentile  # noqa: E402
-from tests.platforms import Webhook  # noqa: E402
+from bench.receiver import Receiver  # noqa: E402
 from tests.servers import RedisServer  # noqa: E402
 from tests.stack import Stack  # noqa: E402
 
@@ -42,7 +43,8 @@ def group_rss(pgid: int) -> list[float]:
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid and "python" in (entry / "cmdline").read_text():
+            command = (entry / "cmdline").read_bytes().split(b"\0")[0]
+            if int(fields[2]) == pgid and b"python" in command:
                 found.append(round(rss_mb(int(entry.name)), 1))
         except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
             continue
@@ -61,7 +63,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         redis = RedisServer(tmp / "redis").start()
-        receiver = Webhook().start()
+        receiver = Receiver().start()
         stack = Stack(tmp, redis.url)
         try:
             stack.up(workers=args.workers)
@@ -80,11 +82,11 @@ def main():
             assert datetime.now(UTC) < due - timedelta(seconds=10), "created too late"
 
             deadline = due.timestamp() + 120
-            while len(receiver.posts()) < total and time.time() < deadline:
+            while len(receiver.arrivals) < total and time.time() < deadline:
                 time.sleep(0.2)
             time.sleep(2)  # anything arriving twice would arrive now
-            got = receiver.posts()
-            keys = [r.headers["Idempotency-Key"] for r in got]
+            got = list(receiver.arrivals)
+            keys = [r.idempotency_key for r in got]
             bodies = [(r.path, r.body) for r in got]
             lateness = [r.at - due.timestamp() for r in got]
             rss = {name: [mb for p in processes for mb in group_rss(p.pid)]
