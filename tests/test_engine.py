@@ -424,3 +424,96 @@ def test_a_delivery_moved_onto_a_later_occurrence_does_not_break_planning(
     assert done["materialized"] == 1  # only the third: the second's time is taken
     dues = [d.due_at for d in db.session.query(Delivery).filter_by(post_id=post["id"])]
     assert len(dues) == 2 == len(set(dues))
+
+
+def make_channels(api, webhook, n):
+    return [api.post("/channels", json={"name": f"Hook {i}", "platform": "webhook",
+                                        "config": {"url": f"{webhook.url}/c{i}"}}).json["id"]
+            for i in range(n)]
+
+
+def test_deliveries_due_in_the_same_second_share_jobs_and_go_out_once(
+        api, webhook, runner, app):
+    app.config["HERALD_BATCH_SIZE"] = 4
+    channel_ids = make_channels(api, webhook, 5)
+    at = soon(20)  # beyond the immediate window: the planner batches them
+    posts = [schedule_post(api, channel_ids, at=at) for _ in range(2)]
+    ids = [d["id"] for p in posts for d in p["deliveries"]]
+    assert scheduled_job_ids() == set()
+    assert planner.plan(now=datetime.now(UTC))["enqueued"] == 10
+    # 10 deliveries in jobs of at most 4: three jobs, each delivery in exactly one.
+    jobs = {delivery(i).job_id for i in ids}
+    assert len(jobs) == 3 and jobs == scheduled_job_ids()
+    assert planner.plan()["enqueued"] == 0  # planning again adds nothing
+    assert scheduled_job_ids() == jobs
+    wait_until(at)
+    rows = runner.until_settled(ids)
+    assert all(r.status == "published" and r.attempts == 1 for r in rows)
+    got = webhook.posts()
+    assert sorted(r.json()["delivery_id"] for r in got) == sorted(ids)
+    assert min(r.at for r in got) >= rows[0].due_at.timestamp()
+    assert {db.session.get(Post, p["id"]).status for p in posts} == {"published"}
+
+
+def test_cancelling_one_post_of_a_shared_job_keeps_the_job_for_the_others(
+        api, webhook, runner, app):
+    channel_ids = make_channels(api, webhook, 2)
+    at = soon(20)
+    kept, dropped = (schedule_post(api, channel_ids, at=at) for _ in range(2))
+    planner.plan()
+    [job] = scheduled_job_ids()
+    assert api.delete(f"/posts/{dropped['id']}").status_code == 200
+    assert scheduled_job_ids() == {job}  # still needed by `kept`
+    wait_until(at)
+    runner.until_settled([d["id"] for d in kept["deliveries"]])
+    assert sorted(r.json()["post_id"] for r in webhook.posts()) == [kept["id"]] * 2
+    assert api.delete(f"/posts/{kept['id']}").status_code == 200  # nothing left to take back
+
+
+def test_the_last_delivery_leaving_a_job_removes_it(api, webhook, app):
+    channel_ids = make_channels(api, webhook, 2)
+    post = schedule_post(api, channel_ids, at=soon(20))
+    planner.plan()
+    [job] = scheduled_job_ids()
+    assert api.delete(f"/posts/{post['id']}").status_code == 200
+    assert scheduled_job_ids() == set() and not queueing.redis().exists(f"rq:job:{job}")
+
+
+def test_a_lost_shared_job_is_recreated_for_all_its_deliveries(api, webhook, runner):
+    channel_ids = make_channels(api, webhook, 3)
+    at = soon(20)
+    post = schedule_post(api, channel_ids, at=at)
+    planner.plan()
+    [job] = scheduled_job_ids()
+    queueing.cancel_job(job)  # Redis forgot it
+    assert planner.plan()["restored"] == 3
+    assert len(scheduled_job_ids()) == 1
+    wait_until(at)
+    rows = runner.until_settled([d["id"] for d in post["deliveries"]])
+    assert [r.status for r in rows] == ["published"] * 3 and len(webhook.posts()) == 3
+
+
+def test_a_batch_claims_only_what_nobody_else_claimed(api, webhook, runner):
+    channel_ids = make_channels(api, webhook, 3)
+    at = soon(1.0)
+    post = schedule_post(api, channel_ids, at=at)
+    ids = [d["id"] for d in post["deliveries"]]
+    wait_until(at)
+    assert publishing.claim([(ids[0], 0)], "another-worker") == [(ids[0], 0)]
+    queueing.beat("worker", "another-worker")
+    assert publishing.publish_batch([[i, 0] for i in ids]) == "2 published, 0 failed"
+    assert sorted(r.json()["delivery_id"] for r in webhook.posts()) == ids[1:]
+    assert delivery(ids[0]).status == "publishing"  # still the other worker's
+
+
+def test_one_failing_channel_does_not_hold_back_the_rest_of_its_batch(api, webhook, runner):
+    channel_ids = make_channels(api, webhook, 3)
+    webhook.by_path["/c1"] = [Reply(500)] * 10
+    at = soon(1.0)
+    post = schedule_post(api, channel_ids, at=at)
+    ids = [d["id"] for d in post["deliveries"]]
+    wait_until(at)
+    runner.step()
+    statuses = [delivery(i).status for i in ids]
+    assert statuses == ["published", "retrying", "published"]
+    assert delivery(ids[1]).job_id is not None  # its retry (1 s in tests) has its own job
