@@ -10,7 +10,7 @@ import math
 import os
 import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from redis import Redis
@@ -20,6 +20,8 @@ from rq.job import Job
 from rq_scheduler import Scheduler
 
 HEARTBEAT_PREFIX = "herald:heartbeat:"
+# How long before its second a batch's job goes onto the queue (see schedule_batch).
+HANDED_OVER_AHEAD = timedelta(seconds=1)
 # Ample for one HTTP request (HERALD_HTTP_TIMEOUT) and the bookkeeping around it.
 JOB_TIMEOUT = 120
 
@@ -44,8 +46,7 @@ def scheduler(interval: float = 1.0) -> Scheduler:
 
 
 def _ceil_second(when: datetime) -> datetime:
-    """rq-scheduler keeps whole seconds, rounding down; round up instead so a job is never
-    handed to a worker before its time."""
+    """rq-scheduler keeps whole seconds, rounding down; group by the second rounded up."""
     return datetime.fromtimestamp(math.ceil(when.timestamp()), UTC)
 
 
@@ -88,10 +89,13 @@ def batches(attempts: list[Attempt], size: int) -> list[Batch]:
 
 
 def schedule_batch(batch: Batch) -> None:
-    """Create (or replace) the exact-time job of a batch."""
+    """Create (or replace) the job of a batch, handed to a worker a little ahead of its
+    second: the worker waits for the exact due time itself (publish_batch never sends
+    early), so neither the scheduler's polling interval nor the trip through the queue
+    makes a post late."""
     cancel_job(batch.id)
     scheduler().enqueue_at(
-        batch.run_at, "webapp.publishing.publish_batch",
+        batch.run_at - HANDED_OVER_AHEAD, "webapp.publishing.publish_batch",
         [[a.delivery_id, a.attempts] for a in batch.attempts],
         job_id=batch.id, timeout=JOB_TIMEOUT, job_result_ttl=0,
         job_description=f"publish {len(batch.attempts)} deliveries",
