@@ -517,3 +517,22 @@ def test_one_failing_channel_does_not_hold_back_the_rest_of_its_batch(api, webho
     statuses = [delivery(i).status for i in ids]
     assert statuses == ["published", "retrying", "published"]
     assert delivery(ids[1]).job_id is not None  # its retry (1 s in tests) has its own job
+
+
+def test_a_planner_pass_writes_rows_for_the_soonest_schedules_first_within_its_time(
+        api, hook_channel, app):
+    start = datetime.now(UTC) + timedelta(hours=1)
+    later, sooner = (schedule_post(api, [hook_channel["id"]], recurrence="daily",
+                                   at=(start + timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M"))
+                     for m in (30, 0))
+    app.config["HERALD_MATERIALIZE_SECONDS_PER_PASS"] = 0  # one schedule per pass
+    two_days_on = datetime.now(UTC) + timedelta(days=2)
+
+    def rows(post):
+        return db.session.query(Delivery).filter_by(post_id=post["id"]).count()
+
+    before = rows(sooner), rows(later)
+    assert planner.plan(now=two_days_on)["materialized"] > 0
+    assert rows(sooner) > before[0] and rows(later) == before[1]
+    assert planner.plan(now=two_days_on)["materialized"] > 0
+    assert rows(later) > before[1]

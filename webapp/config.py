@@ -33,6 +33,9 @@ class Defaults:
     # How often the scheduler process runs the planner (re-creating lost jobs, recovering
     # deliveries of dead workers, materialising recurring occurrences).
     HERALD_PLANNER_INTERVAL = 5.0
+    # A planner pass stops writing rows after this long (the next pass goes on), so that
+    # giving jobs to what is due now never waits behind a bulk import.
+    HERALD_MATERIALIZE_SECONDS_PER_PASS = 1.0
     # A worker that has not refreshed its heartbeat for this long is considered dead.
     HERALD_HEARTBEAT_TTL = 15
     HERALD_QUEUE = "herald"
@@ -73,7 +76,8 @@ def load(app, overrides: dict | None = None) -> None:
                  "HERALD_BATCH_SIZE"):
         if env.get(name):
             app.config[name] = int(env[name])
-    for name in ("HERALD_PLANNER_INTERVAL", "HERALD_HTTP_TIMEOUT"):
+    for name in ("HERALD_PLANNER_INTERVAL", "HERALD_HTTP_TIMEOUT",
+                 "HERALD_MATERIALIZE_SECONDS_PER_PASS"):
         if env.get(name):
             app.config[name] = float(env[name])
     if overrides:

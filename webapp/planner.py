@@ -30,8 +30,6 @@ log = logging.getLogger(__name__)
 # Rows written ahead per schedule: a minutely rule would otherwise write 10,080 a week;
 # the planner writes more as these go out.
 MAX_WAITING_OCCURRENCES = 100
-# Materialising stops after this long in one pass; the next pass goes on from there.
-MATERIALIZE_SECONDS_PER_PASS = 1.0
 # Posts in these states are not (or no longer) meant to go out.
 INACTIVE_POSTS = ("draft", "pending_approval", "cancelled")
 
@@ -170,10 +168,8 @@ def plan(now: datetime | None = None) -> dict:
         .order_by(Schedule.next_run_at)).all()
     # Soonest first, and only for so long: after a bulk import of thousands of schedules the
     # jobs of what is due now must not wait for rows needed next week.
-    stop_at = time.monotonic() + MATERIALIZE_SECONDS_PER_PASS
+    stop_at = time.monotonic() + current_app.config["HERALD_MATERIALIZE_SECONDS_PER_PASS"]
     for schedule_id in schedule_ids:
-        if time.monotonic() > stop_at:
-            break
         try:
             done["materialized"] += len(materialize(db.session.get(Schedule, schedule_id),
                                                     rows_until))
@@ -185,6 +181,8 @@ def plan(now: datetime | None = None) -> dict:
             db.session.execute(update(Schedule).where(Schedule.id == schedule_id)
                                .values(error_count=Schedule.error_count + 1))
             db.session.commit()
+        if time.monotonic() > stop_at:
+            break
 
     # Deliveries entering the horizon get their job, and so do those whose job Redis lost
     # (restart, FLUSHALL).
