@@ -1,6 +1,6 @@
 """Lateness of publishing with the real stack: web API → database → scheduler → worker →
-a local HTTP receiver. Posts are spread over a window of seconds; lateness is the time the
-receiver got the request minus the delivery's due time.
+a local HTTP receiver (bench/receiver.py). Posts are spread over a window of seconds;
+lateness is the time the receiver got the request minus the delivery's due time.
 
     .venv/bin/python bench/lateness.py --posts 2000 --window 60 --workers 2
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.platforms import Webhook  # noqa: E402
+from bench.receiver import Receiver  # noqa: E402
 from tests.servers import RedisServer  # noqa: E402
 from tests.stack import Stack  # noqa: E402
 
@@ -39,7 +39,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         redis = RedisServer(tmp / "redis").start()
-        receiver = Webhook().start()
+        receiver = Receiver().start()
         stack = Stack(tmp, redis.url)
         try:
             stack.up(workers=args.workers)
@@ -66,12 +66,12 @@ def main():
             due = {d["id"]: datetime.fromisoformat(d["due_at"].replace("Z", "+00:00")).timestamp()
                    for d in deliveries}
             deadline = time.time() + (start.timestamp() - time.time()) + args.window + 60
-            while len(receiver.posts()) < args.posts and time.time() < deadline:
+            while len(receiver.arrivals) < args.posts and time.time() < deadline:
                 time.sleep(0.5)
             time.sleep(2)
-            got = receiver.posts()
-            keys = [r.headers["Idempotency-Key"] for r in got]
-            lateness = [r.at - due[int(r.headers["X-Herald-Delivery"])] for r in got]
+            got = list(receiver.arrivals)
+            keys = [r.idempotency_key for r in got]
+            lateness = [r.at - due[r.delivery_id] for r in got]
             result = {
                 "posts": args.posts, "window_seconds": args.window, "workers": args.workers,
                 "received": len(got), "duplicates": len(keys) - len(set(keys)),
