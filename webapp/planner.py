@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 # Rows written ahead per schedule: a minutely rule would otherwise write 10,080 a week;
 # the planner writes more as these go out.
 MAX_WAITING_OCCURRENCES = 100
+# Deliveries waiting for an attempt, which the planner gives jobs.
+WAITING = ("pending", "queued", "retrying")
 # Posts in these states are not (or no longer) meant to go out.
 INACTIVE_POSTS = ("draft", "pending_approval", "cancelled")
 
@@ -186,17 +188,21 @@ def plan(now: datetime | None = None) -> dict:
 
     # Deliveries entering the horizon get their job, and so do those whose job Redis lost
     # (restart, FLUSHALL).
-    # Rows locked (PostgreSQL) so that a cancel or move in between waits for this pass.
-    waiting = db.session.scalars(
-        _plannable().where(Delivery.status.in_(("pending", "queued", "retrying")),
-                           Delivery.next_attempt_at <= end)
-        .options(lazyload("*")).with_for_update(of=Delivery)
-        .order_by(Delivery.next_attempt_at)).all()
-    job_ids = sorted({d.job_id for d in waiting if d.job_id})
+    waiting = db.session.execute(
+        _plannable().with_only_columns(Delivery.id, Delivery.job_id)
+        .where(Delivery.status.in_(WAITING), Delivery.next_attempt_at <= end)).all()
+    db.session.commit()
+    job_ids = sorted({row.job_id for row in waiting if row.job_id})
     lost = {job_id for job_id, exists in zip(job_ids, queueing.jobs_exist(job_ids), strict=True)
             if not exists}
+    need = [row.id for row in waiting if row.job_id is None or row.job_id in lost]
+    # Only these rows are locked (PostgreSQL), and checked again: a cancel or move in
+    # between waits for this pass or wins before it, and workers claiming others never wait.
+    deliveries = db.session.scalars(
+        select(Delivery).where(Delivery.id.in_(need), Delivery.status.in_(WAITING))
+        .options(lazyload("*")).with_for_update()).all() if need else []
     missing = []
-    for delivery in waiting:
+    for delivery in deliveries:
         if delivery.job_id in lost:
             log.warning("re-creating the lost job of delivery %s", delivery.id)
             done["restored"] += 1
