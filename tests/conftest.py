@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from tests import servers
 from tests.platforms import Mastodon, Webhook
-from webapp import create_app, queueing
+from webapp import create_app, planner, queueing
 from webapp.extensions import db
 from webapp.models import ApiToken, Channel, Delivery
 from webapp.services.accounts import create_user
@@ -188,16 +188,20 @@ class Runner:
     def __init__(self, app):
         self.app = app
 
-    def step(self) -> None:
+    def step(self, plan: bool = False) -> None:
+        """`plan=True` also runs a planner pass first, as the scheduler process does (most
+        tests leave it out, to see what happens without one)."""
+        if plan:
+            planner.plan()
         queueing.scheduler().enqueue_jobs()
         HeraldWorker([queueing.queue()], connection=queueing.redis()).work(
             burst=True, with_scheduler=False, logging_level="WARNING")
         db.session.remove()
 
-    def until(self, condition, timeout: float = 15.0) -> None:
+    def until(self, condition, timeout: float = 15.0, plan: bool = False) -> None:
         deadline = time.monotonic() + timeout
         while True:
-            self.step()
+            self.step(plan)
             if condition():
                 return
             if time.monotonic() > deadline:

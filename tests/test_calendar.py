@@ -191,7 +191,8 @@ def test_recurring_occurrences_are_expanded_beyond_the_materialised_ones(signed_
                                                                          channel):
     post = make_post(admin, [channel.id], at(1, "10:00"), "daily", title="Daily tip")
     materialised = {d.due_at for d in deliveries(post.id)}
-    assert 7 <= len(materialised) <= 9  # the planner writes a week ahead
+    # The planner writes a week ahead of now; the first is tomorrow in Berlin.
+    assert 6 <= len(materialised) <= 8
     # Far ahead: only expanded occurrences, one a day at 10:00 Berlin.
     later = local_day(22)
     body = show(signed_in, week_of(later))

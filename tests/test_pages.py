@@ -511,14 +511,14 @@ def test_pause_and_resume_a_post(signed_in, admin, channel):
 
 
 def test_publish_now_sends_the_post(signed_in, admin, channel, webhook, runner):
-    post = make_post(admin, [channel.id], schedule=None, status="draft")
-    response = submit(signed_in, f"/posts/{post.id}/publish-now", form_page=f"/posts/{post.id}")
+    post_id = make_post(admin, [channel.id], schedule=None, status="draft").id
+    response = submit(signed_in, f"/posts/{post_id}/publish-now", form_page=f"/posts/{post_id}")
     assert response.status_code == 303
-    ids = list(db.session.scalars(select(Delivery.id).where(Delivery.post_id == post.id)))
+    ids = list(db.session.scalars(select(Delivery.id).where(Delivery.post_id == post_id)))
     assert len(ids) == 1
     runner.until_settled(ids)
     assert [r.json()["body"] for r in webhook.posts()] == ["Hello"]
-    body = show(signed_in, f"/posts/{post.id}")
+    body = show(signed_in, f"/posts/{post_id}")
     assert "status-published" in body and f'href="{webhook.url}/items/' in body
 
 
@@ -801,7 +801,7 @@ def test_odd_composer_input_never_breaks_the_page(signed_in, channel, fields):
 
 
 @pytest.mark.parametrize("fields, field_id, message", [
-    # Each of these would crash or hang a request in the domain layer (see forms.guard_schedule).
+    # Each of these would crash or hang a request in the domain layer (see schedules.guard).
     ({"at": "0001-01-01T00:00"}, "at", "choose a year between 1900 and 9998"),
     ({"at": "9999-12-31T23:59", "timezone": "America/Los_Angeles"}, "at",
      "choose a year between 1900 and 9998"),
