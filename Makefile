@@ -31,12 +31,18 @@ clean:
 
 # Measurements with the real stack; figures go to bench/results/ and docs/benchmarks.md.
 bench: install
-	$(BIN)/python bench/worker_job.py
-	$(BIN)/python bench/lateness.py --posts 300 --window 30
-	$(BIN)/python bench/lateness.py
+	$(BIN)/python bench/worker_job.py --deliveries 300
+	$(BIN)/python bench/worker_job.py --deliveries 300 --batch-size 1
+	$(BIN)/python bench/lateness.py --posts 2000 --window 60 --workers 2
+	$(BIN)/python bench/burst.py --channels 50 --posts 100 --workers 2
+	$(BIN)/python bench/baselines.py
+	$(BIN)/python bench/bulk_schedule.py
+	$(BIN)/python bench/redis_footprint.py
 	$(BIN)/python bench/calendar_month.py
 	$(BIN)/python bench/queue_page.py
 
-# Fault injection against the real stack (Redis flushed and restarted, workers killed).
+# Fault injection against the real stack (Redis flushed, restarted and frozen, workers
+# killed, platforms failing); the short scenarios also run in `make test` (tests/reliability).
 faults: install
 	$(BIN)/python bench/recovery.py
+	$(BIN)/python bench/faults.py

@@ -5,7 +5,9 @@ from .models import AuditEvent
 
 
 def record(workspace_id: int, action: str, obj, *, user_id: int | None = None,
-           before: dict | None = None, after: dict | None = None) -> None:
-    db.session.add(AuditEvent(workspace_id=workspace_id, user_id=user_id, action=action,
-                              object_type=type(obj).__name__.lower(), object_id=obj.id,
-                              before=before, after=after))
+           before: dict | None = None, after: dict | None = None) -> AuditEvent:
+    event = AuditEvent(workspace_id=workspace_id, user_id=user_id, action=action,
+                       object_type=type(obj).__name__.lower(), object_id=obj.id,
+                       before=before, after=after)
+    db.session.add(event)
+    return event

@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import distinct, func, or_, select, update
+from sqlalchemy import distinct, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import lazyload
 
 from . import queueing
 from .extensions import db
-from .models import OPEN, Channel, Delivery, Post, Schedule
+from .models import OPEN, Channel, Delivery, Post, Schedule, post_channels
 from .timeutil import Pattern, now_utc, resolve
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 # Rows written ahead per schedule: a minutely rule would otherwise write 10,080 a week;
 # the planner writes more as these go out.
 MAX_WAITING_OCCURRENCES = 100
+# Schedules whose rows one planner transaction writes.
+MATERIALIZE_CHUNK = 200
 # Deliveries waiting for an attempt, which the planner gives jobs.
 WAITING = ("pending", "queued", "retrying")
 # Posts in these states are not (or no longer) meant to go out.
@@ -72,53 +74,82 @@ def materialize_until(now: datetime | None = None) -> datetime:
     return (now or now_utc()) + timedelta(days=current_app.config["HERALD_MATERIALIZE_DAYS"])
 
 
-def materialize(schedule: Schedule, until: datetime | None = None) -> list[Delivery]:
+def materialize(schedules: list[Schedule], until: datetime | None = None) -> int:
     """Write the Delivery rows (one per channel) of every occurrence due before `until`
     (default: HERALD_MATERIALIZE_DAYS ahead), and always of the next occurrence, so every
-    active schedule shows in the queue. Each occurrence is written once: the schedule row
-    is locked and next_run_at moves on in the same transaction."""
+    active schedule shows in the queue. Returns how many rows were written.
+
+    Each occurrence is written once: the schedule rows are locked and next_run_at moves on
+    in the same transaction. A few statements serve any number of schedules (thousands
+    arrive at once from a CSV import)."""
+    if not schedules:
+        return 0
     until = until or materialize_until()
     db.session.flush()
-    db.session.refresh(schedule, with_for_update=True)
-    post = schedule.post
-    created = []
-    if schedule.status != "active" or post.status in INACTIVE_POSTS:
-        return created
-    waiting = db.session.scalar(select(func.count(distinct(Delivery.due_at))).where(
-        Delivery.schedule_id == schedule.id, Delivery.status.in_(OPEN)))
+    ids = [s.id for s in schedules]
+    schedules = db.session.scalars(
+        select(Schedule).where(Schedule.id.in_(ids)).options(lazyload("*"))
+        .with_for_update().execution_options(populate_existing=True)).all()
+    post_ids = {s.post_id for s in schedules}
+    posts = {p.id: p for p in db.session.scalars(
+        select(Post).where(Post.id.in_(post_ids)).options(lazyload("*")))}
+    channels: dict[int, list[int]] = {}
+    for post_id, channel_id in db.session.execute(
+            select(post_channels.c.post_id, post_channels.c.channel_id)
+            .where(post_channels.c.post_id.in_(post_ids)).order_by(post_channels.c.channel_id)):
+        channels.setdefault(post_id, []).append(channel_id)
+    waiting = dict(db.session.execute(
+        select(Delivery.schedule_id, func.count(distinct(Delivery.due_at)))
+        .where(Delivery.schedule_id.in_(ids), Delivery.status.in_(OPEN))
+        .group_by(Delivery.schedule_id)).all())
     # A one-off post goes to each channel once: a new time for a partly published post
     # must not send it again where it already went.
-    skip = _published_channels(post.id) if schedule.rrule is None else set()
-    while schedule.next_run_at is not None and waiting < MAX_WAITING_OCCURRENCES and (
-            schedule.next_run_at <= until or not waiting):
-        waiting += 1
-        occurrence = resolve(schedule.next_run_local, ZoneInfo(schedule.timezone))
-        # A delivery moved by hand onto this occurrence's time already stands for it.
-        taken = set(db.session.scalars(select(Delivery.channel_id).where(
-            Delivery.schedule_id == schedule.id, Delivery.due_at == occurrence.at)))
-        for channel in post.channels:
-            if channel.id in skip or channel.id in taken:
-                continue
-            delivery = Delivery(
-                workspace_id=post.workspace_id, post_id=post.id, schedule_id=schedule.id,
-                channel_id=channel.id, due_at=occurrence.at, next_attempt_at=occurrence.at,
-                priority=post.priority, idempotency_key=uuid.uuid4().hex,
-                warnings=occurrence.warnings, status="pending",
-            )
-            db.session.add(delivery)
-            created.append(delivery)
-        schedule.run_count += 1
-        point_at(schedule, next(pattern(schedule).wall_times(schedule.next_run_local), None))
+    published = _published_channels({s.post_id for s in schedules if s.rrule is None})
+    # A delivery moved by hand onto an occurrence's time already stands for it.
+    starts = [s.next_run_at for s in schedules if s.next_run_at is not None]
+    taken = set(db.session.execute(
+        select(Delivery.schedule_id, Delivery.channel_id, Delivery.due_at)
+        .where(Delivery.schedule_id.in_(ids), Delivery.due_at >= min(starts)))) if starts else set()
+
+    rows = []
+    for schedule in schedules:
+        post = posts[schedule.post_id]
+        if schedule.status != "active" or post.status in INACTIVE_POSTS:
+            continue
+        count = waiting.get(schedule.id, 0)
+        skip = published.get(post.id, set()) if schedule.rrule is None else set()
+        upcoming = pattern(schedule).wall_times(schedule.next_run_local)
+        while schedule.next_run_at is not None and count < MAX_WAITING_OCCURRENCES and (
+                schedule.next_run_at <= until or not count):
+            count += 1
+            occurrence = resolve(schedule.next_run_local, ZoneInfo(schedule.timezone))
+            rows += [{"workspace_id": post.workspace_id, "post_id": post.id,
+                      "schedule_id": schedule.id, "channel_id": channel_id,
+                      "due_at": occurrence.at, "next_attempt_at": occurrence.at,
+                      "priority": post.priority, "idempotency_key": uuid.uuid4().hex,
+                      "warnings": occurrence.warnings, "status": "pending"}
+                     for channel_id in channels.get(post.id, ())
+                     if channel_id not in skip
+                     and (schedule.id, channel_id, occurrence.at) not in taken]
+            schedule.run_count += 1
+            point_at(schedule, next(upcoming, None))
+    if rows:
+        db.session.execute(insert(Delivery), rows)
     db.session.flush()
-    return created
+    return len(rows)
 
 
-def _published_channels(post_id: int) -> set[int]:
-    """Channels a one-off (or published-now) delivery of this post already reached."""
-    return set(db.session.scalars(
-        select(Delivery.channel_id).outerjoin(Schedule, Schedule.id == Delivery.schedule_id)
-        .where(Delivery.post_id == post_id, Delivery.status == "published",
-               or_(Delivery.schedule_id.is_(None), Schedule.rrule.is_(None)))))
+def _published_channels(post_ids: set[int]) -> dict[int, set[int]]:
+    """Per post, the channels a one-off (or published-now) delivery already reached."""
+    reached: dict[int, set[int]] = {}
+    if post_ids:
+        for post_id, channel_id in db.session.execute(
+                select(Delivery.post_id, Delivery.channel_id)
+                .outerjoin(Schedule, Schedule.id == Delivery.schedule_id)
+                .where(Delivery.post_id.in_(post_ids), Delivery.status == "published",
+                       or_(Delivery.schedule_id.is_(None), Schedule.rrule.is_(None)))):
+            reached.setdefault(post_id, set()).add(channel_id)
+    return reached
 
 
 def enqueue(deliveries: list[Delivery]) -> None:
@@ -160,30 +191,38 @@ def plan(now: datetime | None = None) -> dict:
     """One pass of the planner. Returns what it did, for logs and tests."""
     now = now or now_utc()
     end = horizon_end(now)
-    done = {"materialized": 0, "enqueued": 0, "restored": 0, "recovered": 0}
+    done = {"materialized": 0, "enqueued": 0, "restored": 0, "recovered": 0, "more": False}
 
     rows_until = materialize_until(now)
+    # Occurrences entering the window, and the first occurrence of schedules never written
+    # (a CSV import leaves that to the planner), so that every post shows in the queue.
     schedule_ids = db.session.scalars(
         select(Schedule.id).join(Post)
-        .where(Schedule.status == "active", Schedule.next_run_at <= rows_until,
+        .where(Schedule.status == "active", Schedule.next_run_at.is_not(None),
+               or_(Schedule.next_run_at <= rows_until, Schedule.run_count == 0),
                Post.status.not_in(INACTIVE_POSTS))
         .order_by(Schedule.next_run_at)).all()
     # Soonest first, and only for so long: after a bulk import of thousands of schedules the
     # jobs of what is due now must not wait for rows needed next week.
     stop_at = time.monotonic() + current_app.config["HERALD_MATERIALIZE_SECONDS_PER_PASS"]
-    for schedule_id in schedule_ids:
+    for start in range(0, len(schedule_ids), MATERIALIZE_CHUNK):
+        chunk = schedule_ids[start:start + MATERIALIZE_CHUNK]
         try:
-            done["materialized"] += len(materialize(db.session.get(Schedule, schedule_id),
-                                                    rows_until))
-            db.session.commit()
+            done["materialized"] += _materialize_ids(chunk, rows_until)
         except SQLAlchemyError:
-            # One broken schedule must not stop the others from being planned.
+            # One broken schedule must not stop the others: go through the chunk one by one.
             db.session.rollback()
-            log.exception("could not write the deliveries of schedule %s", schedule_id)
-            db.session.execute(update(Schedule).where(Schedule.id == schedule_id)
-                               .values(error_count=Schedule.error_count + 1))
-            db.session.commit()
-        if time.monotonic() > stop_at:
+            for schedule_id in chunk:
+                try:
+                    done["materialized"] += _materialize_ids([schedule_id], rows_until)
+                except SQLAlchemyError:
+                    db.session.rollback()
+                    log.exception("could not write the deliveries of schedule %s", schedule_id)
+                    db.session.execute(update(Schedule).where(Schedule.id == schedule_id)
+                                       .values(error_count=Schedule.error_count + 1))
+                    db.session.commit()
+        if time.monotonic() > stop_at and start + MATERIALIZE_CHUNK < len(schedule_ids):
+            done["more"] = True  # the scheduler runs the next pass at once
             break
 
     # Deliveries entering the horizon get their job, and so do those whose job Redis lost
@@ -218,6 +257,13 @@ def plan(now: datetime | None = None) -> dict:
     done["recovered"] = recover_abandoned(now)
     db.session.commit()
     return done
+
+
+def _materialize_ids(schedule_ids: list[int], until: datetime) -> int:
+    written = materialize(db.session.scalars(
+        select(Schedule).where(Schedule.id.in_(schedule_ids))).all(), until)
+    db.session.commit()
+    return written
 
 
 def recover_abandoned(now: datetime) -> int:

@@ -62,6 +62,8 @@ class HeraldScheduler(Scheduler):
                 done = planner.plan()
                 if any(done.values()):
                     log.info("planner: %s", done)
+                if done["more"]:  # rows left to write: go on without waiting
+                    self.next_plan = 0.0
             except Exception:  # keep scheduling even if one planner pass fails
                 db.session.rollback()
                 log.exception("planner pass failed")

@@ -21,4 +21,13 @@ class IdConverter(IntegerConverter):
 # Registered before the routes below are added to the app's URL map.
 bp.record_once(lambda state: state.app.url_map.converters.setdefault("id", IdConverter))
 
-from . import channels, context, dashboard, notifications, posts, queue, settings  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    channels,
+    context,
+    dashboard,
+    imports,
+    notifications,
+    posts,
+    queue,
+    settings,
+)

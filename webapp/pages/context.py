@@ -60,6 +60,14 @@ def require(role: str) -> None:
                                f"it needs {role} or higher.")
 
 
+def may(role: str) -> bool:
+    """Whether the signed-in user's role is at least `role` (False when signed out)."""
+    if not current_user.is_authenticated:
+        return False
+    membership = _find_membership()
+    return bool(membership and membership.can(role))
+
+
 def wants_fragment() -> bool:
     """A fragment only for HTMX's own requests: not for boosted links and not when HTMX
     restores history it no longer has (both need the whole page)."""
@@ -133,10 +141,8 @@ def iso(value: datetime | None) -> str:
 @bp.app_context_processor
 def _page_context():
     if not current_user.is_authenticated:
-        return {"can": lambda role: False}
-    membership = _find_membership()
-    return {"can": lambda role: bool(membership and membership.can(role)),
-            "membership": membership, "user_zone": user_zone().key}
+        return {"can": may}
+    return {"can": may, "membership": _find_membership(), "user_zone": user_zone().key}
 
 
 @bp.errorhandler(DomainError)

@@ -1,14 +1,11 @@
 """The pages' forms. They carry CSRF and keep what was typed; the domain layer
 (webapp.services) does the validating, and its field errors are put back on these fields."""
 
-import re
-from datetime import datetime, timedelta
 from functools import cache
-from itertools import takewhile
 
-from dateutil.rrule import rrulestr
-from flask import current_app, request
+from flask import request
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
@@ -21,6 +18,7 @@ from wtforms import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..services import schedules
 from ..timeutil import common_zones
 
 RECURRENCES = [("none", "Does not repeat"), ("daily", "Every day"), ("weekly", "Every week"),
@@ -196,47 +194,8 @@ class PostForm(Form):
                 errors["schedule.until"] = "choose when the repetition ends"
         schedule = {"at": (self.at.data or "").strip(), "timezone": self.timezone.data,
                     "recurrence": rule, "until": until, "count": count}
-        guard_schedule(schedule, errors)
+        schedules.guard(schedule, errors)
         return schedule
-
-
-YEAR = re.compile(r"\s*(\d{4})-")
-ZERO_INTERVAL = re.compile(r"(?:^|;)\s*INTERVAL\s*=\s*0*\s*(?:;|$)", re.I)
-# Occurrences a rule may have within the materialisation window (HERALD_MATERIALIZE_DAYS).
-MAX_OCCURRENCES_IN_WINDOW = 1000
-
-
-def guard_schedule(schedule: dict, errors: dict) -> None:
-    """Refuse the few inputs the domain layer accepts but cannot handle in one request
-    (reported to the services' owners; remove once services/schedules.py checks them):
-    years near the ends of the calendar overflow when converted to UTC, INTERVAL=0 makes
-    dateutil repeat the same instant forever, and a rule with thousands of occurrences a
-    week writes thousands of delivery rows while the request waits."""
-    for key, value in (("schedule.at", schedule["at"]), ("schedule.until", schedule["until"])):
-        year = YEAR.match(value or "")
-        if year and not 1900 <= int(year.group(1)) <= 9998:
-            errors.setdefault(key, "choose a year between 1900 and 9998")
-    rule = schedule["recurrence"]
-    if not rule or rule in ("daily", "weekly", "monthly"):
-        return
-    if ZERO_INTERVAL.search(rule):
-        errors.setdefault("schedule.recurrence", "INTERVAL must be 1 or more")
-        return
-    if "schedule.at" in errors:
-        return
-    try:
-        start = datetime.fromisoformat(schedule["at"].replace(" ", "T", 1)).replace(tzinfo=None)
-        times = rrulestr(rule.removeprefix("RRULE:"), dtstart=start)
-        days = current_app.config["HERALD_MATERIALIZE_DAYS"]
-        end = start + timedelta(days=days)
-        many = sum(1 for _ in takewhile(lambda t: t <= end, times.xafter(
-            start, count=MAX_OCCURRENCES_IN_WINDOW + 1, inc=True)))
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError):
-        return  # not a rule or time the domain layer accepts: it says why
-    if many > MAX_OCCURRENCES_IN_WINDOW:
-        errors.setdefault("schedule.recurrence",
-                          f"repeats more than {MAX_OCCURRENCES_IN_WINDOW} times in {days} days; "
-                          "choose a longer interval")
 
 
 def normalized(values: dict) -> dict:
@@ -272,3 +231,9 @@ def channel_input(channels) -> tuple[list[int], dict[int, str], dict]:
 class SettingsForm(Form):
     timezone = zone_field("Your timezone")
     notify_email = EmailField("E-mail for notifications (optional)")
+
+
+class ImportForm(Form):
+    file = FileField("CSV file", validators=[
+        FileRequired("choose a CSV file to import"),
+        FileAllowed(["csv"], "choose a .csv file (in a spreadsheet: Save as → CSV UTF-8)")])

@@ -150,9 +150,7 @@ def _add_schedule(post: Post, spec: schedules.ScheduleSpec) -> Schedule:
 
 def _commit_and_plan(post: Post) -> Post:
     """Write the deliveries that fall within the horizon, commit, then create their jobs."""
-    for schedule in post.schedules:
-        if schedule.status == "active":
-            planner.materialize(schedule)
+    planner.materialize([s for s in post.schedules if s.status == "active"])
     post_status.refresh(post)
     db.session.commit()
     plan_open(post)
