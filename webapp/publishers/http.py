@@ -98,9 +98,10 @@ def classify(response: Reply) -> PublishResult | None:
 
 
 # One connection pool per process, shared by the sending threads: connections to a
-# platform are reused from one delivery to the next. No automatic retries or redirects:
-# a retry is the engine's decision, with the delivery's idempotency key.
-_POOL = urllib3.PoolManager(num_pools=200, maxsize=16, retries=False, block=False)
+# platform are reused from one delivery to the next, up to one per thread of a full batch
+# (HERALD_BATCH_SIZE, 50 by default). No automatic retries or redirects: a retry is the
+# engine's decision, with the delivery's idempotency key.
+_POOL = urllib3.PoolManager(num_pools=200, maxsize=64, retries=False, block=False)
 
 
 def send(method: str, url: str, *, timeout: float, data: bytes | None = None,
