@@ -858,6 +858,46 @@ def test_queue_stats(api, webhook, runner):
         assert_error(api.get(f"/queue/stats?days={bad}"), 422, "validation_error", "days")
 
 
+def test_queue_stats_averages_are_exact_to_the_microsecond(api):
+    """The averages come from SQL on both databases: only published deliveries due in the
+    window count, a wait needs started_at, a processing time needs finished_at too, and no
+    instant is rounded to the millisecond on the way (which would change the figures)."""
+    from webapp.models import Delivery
+
+    channel = make_channel(api)
+    ids = [make_post(api, [channel["id"]])["deliveries"][0]["id"] for _ in range(5)]
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
+    us = timedelta(microseconds=1)
+    rows = {  # status, due, started, finished
+        # Waits 0.0008 s: rounded to milliseconds its instants would be equal (0 s), and its
+        # processing time 0.0014 s would become 0.002 s.
+        "a": ("published", base + 999_600 * us, base + 1_000_400 * us,
+              base + 1_001_800 * us),
+        # Waits 3.0008 s; started, not finished: no processing time.
+        "b": ("published", base + 60 * 10**6 * us + 999_600 * us,
+              base + 64 * 10**6 * us + 400 * us, None),
+        # Published without a start time: in the counts, not in the averages.
+        "c": ("published", base, None, None),
+        # Failed: in the counts and the success rate only.
+        "d": ("failed", base, base + timedelta(seconds=100), base + timedelta(seconds=200)),
+        # Due before the window.
+        "e": ("published", base - timedelta(days=3), base - timedelta(days=2), base),
+    }
+    for delivery_id, (status, due, started, finished) in zip(ids, rows.values(), strict=True):
+        delivery = db.session.get(Delivery, delivery_id)
+        delivery.status, delivery.due_at, delivery.next_attempt_at = status, due, due
+        delivery.started_at, delivery.finished_at = started, finished
+    db.session.commit()
+
+    stats = api.get("/queue/stats?days=1").json
+    assert stats["counts"]["published"] == 3 and stats["counts"]["failed"] == 1
+    assert (stats["total"], stats["success_rate"]) == (4, 0.75)
+    assert stats["average_wait_seconds"] == round((0.0008 + 3.0008) / 2, 3) == 1.501
+    assert stats["average_processing_seconds"] == 0.001
+    assert api.get("/queue/stats?days=7").json["average_processing_seconds"] == round(
+        (0.0014 + 2 * 86400) / 2, 3)
+
+
 def test_every_at_field_in_every_response_is_utc_with_z(api, webhook, runner):
     post, failed_id, _ = failed_and_published(api, webhook, runner)
     make_post(api, post["channel_ids"], at=later(days=1), timezone="Pacific/Chatham")

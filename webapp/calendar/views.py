@@ -73,10 +73,13 @@ def _calendar(state: periods.State, code: int | None = None, **extra):
                         color_by=state.color_by)
     by_day: dict = {}
     by_slot: dict = {}
-    for item in loaded.items:
-        day = item.local.date()
-        by_day.setdefault(day, []).append(item)
-        by_slot.setdefault((day, item.local.hour), []).append(item)
+    if state.view == "month":  # only the week and day views have hours
+        for item in loaded.items:
+            by_day.setdefault(item.local.date(), []).append(item)
+    else:
+        for item in loaded.items:
+            local = item.local
+            by_slot.setdefault((local.date(), local.hour), []).append(item)
     status_code = code or (400 if state.errors else 200)
     html, status_code = render(
         "calendar/index.html", "calendar/_calendar.html", code=status_code, state=state,

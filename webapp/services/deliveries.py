@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, cast, extract, func, select, update
 
 from .. import planner, post_status
 from ..audit import record
@@ -67,22 +67,50 @@ def stats(workspace_id: int, days: int) -> dict:
             select(Delivery.status, func.count()).where(*in_window).group_by(Delivery.status)):
         counts[status] = n
     done = counts["published"] + counts["failed"]
-    waits, runs = [], []
-    for due, started, finished in db.session.execute(
-            select(Delivery.due_at, Delivery.started_at, Delivery.finished_at)
-            .where(*in_window, Delivery.status == "published")):
-        if started:
-            waits.append((started - due).total_seconds())
-            if finished:
-                runs.append((finished - started).total_seconds())
+    # Averaged by the database: loading every published delivery to average in Python
+    # took two thirds of the dashboard's time at 100,000 deliveries. AVG skips NULLs, so
+    # a wait needs started_at and a processing time needs started_at and finished_at.
+    wait, run = db.session.execute(
+        select(func.avg(_microseconds_between(Delivery.due_at, Delivery.started_at)),
+               func.avg(_microseconds_between(Delivery.started_at, Delivery.finished_at)))
+        .where(*in_window, Delivery.status == "published")).one()
     return {
         "days": days,
         "counts": counts,
         "total": sum(counts.values()),
         "success_rate": round(counts["published"] / done, 4) if done else None,
-        "average_wait_seconds": round(sum(waits) / len(waits), 3) if waits else None,
-        "average_processing_seconds": round(sum(runs) / len(runs), 3) if runs else None,
+        "average_wait_seconds": _seconds(wait),
+        "average_processing_seconds": _seconds(run),
     }
+
+
+def _microseconds_between(earlier, later):
+    """SQL for `later - earlier` in microseconds, exact on SQLite and PostgreSQL.
+
+    Instants are stored as naive UTC (models.types.UTCDateTime). PostgreSQL keeps a
+    `timestamp`, and EXTRACT(EPOCH FROM interval) is exact (numeric). SQLite keeps the text
+    'YYYY-MM-DD HH:MM:SS.ffffff', and its date functions round to the millisecond (which
+    shows in the third decimal the figures keep): julianday() gets only the first 19
+    characters, and its difference is rounded to whole seconds (a float of ~2.4 million
+    days is only good to ~40 µs); the microseconds come from characters 21-26. (strftime
+    ('%s') would be exact too, but takes half as long again.)"""
+    if db.session.get_bind().dialect.name != "sqlite":
+        return extract("epoch", later - earlier) * 1_000_000
+
+    def days(column):
+        return func.julianday(func.substr(column, 1, 19))
+
+    def microseconds(column):
+        return cast(func.substr(column, 21, 6), Integer)
+
+    return (func.round((days(later) - days(earlier)) * 86_400) * 1_000_000
+            + microseconds(later) - microseconds(earlier))
+
+
+def _seconds(microseconds) -> float | None:
+    """An average from _microseconds_between in seconds, as the figures show it (a float
+    on SQLite, a Decimal on PostgreSQL, None when nothing was averaged)."""
+    return None if microseconds is None else round(float(microseconds) / 1_000_000, 3)
 
 
 def move(delivery: Delivery, user_id: int | None, local: str, timezone: str) -> Delivery:
