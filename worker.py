@@ -28,7 +28,7 @@ class HeraldWorker(SimpleWorker):
 
 
 def heartbeat(app, name: str, stop: threading.Event) -> None:
-    period = max(1, app.config["HERALD_HEARTBEAT_TTL"] // 3)
+    period = queueing.beat_period(app.config["HERALD_HEARTBEAT_TTL"])
     with app.app_context():
         while not stop.is_set():
             try:
@@ -46,12 +46,14 @@ def main() -> None:
     threading.Thread(target=heartbeat, args=(app, name, stop), daemon=True).start()
     with app.app_context():
         while True:
-            worker = HeraldWorker([queueing.queue()], connection=queueing.redis(), name=name)
+            worker = None
             try:
+                # Inside the try: RQ's constructor talks to Redis too.
+                worker = HeraldWorker([queueing.queue()], connection=queueing.redis(), name=name)
                 worker.work(with_scheduler=False, logging_level="INFO")
                 break
             except RedisError as exc:
-                if worker._stop_requested:  # asked to stop (SIGTERM): do not reconnect
+                if worker is not None and worker._stop_requested:  # SIGTERM: do not reconnect
                     break
                 logging.warning("worker lost Redis (%s); retrying in 1 s", exc)
                 time.sleep(1)

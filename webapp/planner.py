@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from redis.exceptions import RedisError
 from sqlalchemy import distinct, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import lazyload
@@ -163,8 +164,13 @@ def enqueue(deliveries: list[Delivery]) -> None:
         for attempt in batch.attempts:
             by_id[attempt.delivery_id].job_id = batch.id
     db.session.commit()
-    for batch in batches:
-        queueing.schedule_batch(batch)
+    try:
+        for batch in batches:
+            queueing.schedule_batch(batch)
+    except RedisError as exc:
+        # The rows are saved with their job ids: the planner re-creates the missing jobs
+        # once Redis is back. Saving a post must not fail because Redis is away.
+        log.warning("could not create jobs now (%s); the planner will", type(exc).__name__)
 
 
 def needs_job_now(delivery: Delivery, now: datetime | None = None) -> bool:
@@ -269,18 +275,20 @@ def _materialize_ids(schedule_ids: list[int], until: datetime) -> int:
 def recover_abandoned(now: datetime) -> int:
     """Deliveries left in `publishing` by a worker that died (SIGKILL, lost machine).
 
-    A worker is dead when its heartbeat has expired and it claimed the delivery more than
-    two heartbeat periods ago (a Redis restart wipes heartbeats; live workers renew theirs
-    within seconds). The attempt counts as a transient failure, so it is retried at once
-    with the same idempotency key and the platform drops a copy that did arrive.
+    A worker is dead when its heartbeat has expired and it claimed the delivery longer ago
+    than the heartbeat's lifetime plus one beat (a Redis restart or FLUSHALL wipes
+    heartbeats; live workers write theirs again within one beat). The attempt counts as a
+    transient failure, so it is retried at once with the same idempotency key and the
+    platform drops a copy that did arrive.
     """
     from .publishing import record_failure
 
     ttl = current_app.config["HERALD_HEARTBEAT_TTL"]
+    silent_for = ttl + queueing.beat_period(ttl)
     stale = db.session.scalars(
         select(Delivery).where(
             Delivery.status == "publishing",
-            or_(Delivery.started_at < now - timedelta(seconds=2 * ttl),
+            or_(Delivery.started_at < now - timedelta(seconds=silent_for),
                 Delivery.started_at.is_(None)))).all()
     recovered = 0
     hard_limit = now - timedelta(seconds=queueing.JOB_TIMEOUT + 60)

@@ -122,6 +122,11 @@ def jobs_exist(job_ids: list[str]) -> list[bool]:
     return [bool(n) for n in pipe.execute()]
 
 
+def beat_period(ttl: int) -> int:
+    """How often a worker renews its heartbeat: three times per lifetime."""
+    return max(1, ttl // 3)
+
+
 def beat(role: str, name: str) -> None:
     """Say that this scheduler or worker is alive, for /healthz and for recovery."""
     redis().set(f"{HEARTBEAT_PREFIX}{role}:{name}", datetime.now(UTC).isoformat(),
