@@ -58,14 +58,27 @@ class Stack:
         self.processes.setdefault(name, []).append(process)
         return process
 
-    def up(self, workers: int = 2) -> "Stack":
-        self.flask("db", "upgrade")  # the release step
+    @property
+    def database(self) -> Path:
+        """The SQLite file (the stack's DATABASE_URL)."""
+        return self.workdir / "herald.db"
+
+    def release(self) -> None:
+        """The release step, then a user with an API token (`self.token`)."""
+        self.flask("db", "upgrade")
         self.flask("users", "create", "e2e@example.com", "--password", "e2e-password")
         self.token = self.flask("tokens", "create", "e2e@example.com").strip().splitlines()[-1]
+
+    def up(self, workers: int = 2, schedulers: int = 1, released: bool = False) -> "Stack":
+        """Start web, `workers` workers and `schedulers` schedulers; `released=True` when
+        the database and `self.token` are already in place (see `release()`)."""
+        if not released:
+            self.release()
         self.start("web")
         for _ in range(workers):
             self.start("worker")
-        self.start("scheduler")
+        for _ in range(schedulers):
+            self.start("scheduler")
         self.wait_healthy(workers)
         return self
 
@@ -82,8 +95,8 @@ class Stack:
             time.sleep(0.2)
         raise AssertionError(f"stack not healthy: {last and last.text}\n{self.logs()}")
 
-    def api(self, method: str, path: str, **kwargs) -> requests.Response:
-        return requests.request(method, f"{self.base}/api/v1{path}", timeout=10,
+    def api(self, method: str, path: str, timeout: float = 10, **kwargs) -> requests.Response:
+        return requests.request(method, f"{self.base}/api/v1{path}", timeout=timeout,
                                 headers={"Authorization": f"Bearer {self.token}"}, **kwargs)
 
     def kill(self, process: subprocess.Popen, sig=signal.SIGKILL) -> None:

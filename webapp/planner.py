@@ -260,7 +260,7 @@ def plan(now: datetime | None = None) -> dict:
         missing.append(delivery)
     enqueue(missing)
 
-    done["recovered"] = recover_abandoned(now)
+    done["recovered"] = recover_abandoned(now, queueing.seconds_since_redis_lost_data(now))
     db.session.commit()
     return done
 
@@ -272,28 +272,29 @@ def _materialize_ids(schedule_ids: list[int], until: datetime) -> int:
     return written
 
 
-def recover_abandoned(now: datetime) -> int:
+def recover_abandoned(now: datetime, redis_data_age: float) -> int:
     """Deliveries left in `publishing` by a worker that died (SIGKILL, lost machine).
 
     A worker is dead when its heartbeat has expired and it claimed the delivery longer ago
-    than the heartbeat's lifetime plus one beat (a Redis restart or FLUSHALL wipes
-    heartbeats; live workers write theirs again within one beat). The attempt counts as a
-    transient failure, so it is retried at once with the same idempotency key and the
-    platform drops a copy that did arrive.
+    than the heartbeat's lifetime. A Redis restart or FLUSHALL wipes the heartbeats of live
+    workers too; they write them again within one beat, so for that long after Redis lost
+    its data nobody is taken for dead. The attempt counts as a transient failure, so it is
+    retried at once with the same idempotency key and the platform drops a copy that did
+    arrive.
     """
     from .publishing import record_failure
 
     ttl = current_app.config["HERALD_HEARTBEAT_TTL"]
-    silent_for = ttl + queueing.beat_period(ttl)
     stale = db.session.scalars(
         select(Delivery).where(
             Delivery.status == "publishing",
-            or_(Delivery.started_at < now - timedelta(seconds=silent_for),
+            or_(Delivery.started_at < now - timedelta(seconds=ttl),
                 Delivery.started_at.is_(None)))).all()
+    heartbeats_known = redis_data_age > queueing.beat_period(ttl) + 1
     recovered = 0
     hard_limit = now - timedelta(seconds=queueing.JOB_TIMEOUT + 60)
     for delivery in stale:
-        dead = not queueing.is_alive("worker", delivery.claimed_by or "")
+        dead = heartbeats_known and not queueing.is_alive("worker", delivery.claimed_by or "")
         if dead or delivery.started_at is None or delivery.started_at < hard_limit:
             log.warning("recovering delivery %s abandoned by %s", delivery.id, delivery.claimed_by)
             if record_failure(delivery.id, delivery.attempts, delivery.claimed_by,

@@ -20,6 +20,7 @@ from rq.job import Job
 from rq_scheduler import Scheduler
 
 HEARTBEAT_PREFIX = "herald:heartbeat:"
+DATA_MARKER = "herald:data-since"
 # How long before its second a batch's job goes onto the queue (see schedule_batch).
 HANDED_OVER_AHEAD = timedelta(seconds=1)
 # Ample for one HTTP request (HERALD_HTTP_TIMEOUT) and the bookkeeping around it.
@@ -120,6 +121,15 @@ def jobs_exist(job_ids: list[str]) -> list[bool]:
     for job_id in job_ids:
         pipe.exists(Job.key_for(job_id))
     return [bool(n) for n in pipe.execute()]
+
+
+def seconds_since_redis_lost_data(now: datetime) -> float:
+    """How long before `now` Redis last started empty (a restart without persistence, a
+    FLUSHALL), as far as this marker key can tell: it is set when missing, so after a loss
+    of data it reads 0 at the first call (the planner calls it on every pass)."""
+    conn = redis()
+    conn.set(DATA_MARKER, now.timestamp(), nx=True)
+    return max(0.0, now.timestamp() - float(conn.get(DATA_MARKER) or now.timestamp()))
 
 
 def beat_period(ttl: int) -> int:
