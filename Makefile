@@ -44,5 +44,4 @@ bench: install
 # Fault injection against the real stack (Redis flushed, restarted and frozen, workers
 # killed, platforms failing); the short scenarios also run in `make test` (tests/reliability).
 faults: install
-	$(BIN)/python bench/recovery.py
 	$(BIN)/python bench/faults.py
