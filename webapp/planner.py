@@ -85,9 +85,12 @@ def materialize(schedules: list[Schedule], until: datetime | None = None) -> int
     arrive at once from a CSV import)."""
     if not schedules:
         return 0
-    until = until or materialize_until()
     db.session.flush()
-    ids = [s.id for s in schedules]
+    return _materialize([s.id for s in schedules], until or materialize_until())
+
+
+def _materialize(ids: list[int], until: datetime) -> int:
+    """materialize() by schedule ids (see there)."""
     schedules = db.session.scalars(
         select(Schedule).where(Schedule.id.in_(ids)).options(lazyload("*"))
         .with_for_update().execution_options(populate_existing=True)).all()
@@ -266,8 +269,7 @@ def plan(now: datetime | None = None) -> dict:
 
 
 def _materialize_ids(schedule_ids: list[int], until: datetime) -> int:
-    written = materialize(db.session.scalars(
-        select(Schedule).where(Schedule.id.in_(schedule_ids))).all(), until)
+    written = _materialize(schedule_ids, until)
     db.session.commit()
     return written
 

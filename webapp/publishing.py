@@ -35,6 +35,7 @@ class Sending:
 
     delivery_id: int
     attempts: int
+    post_id: int | None = None
     publisher: publishers.Publisher | None = None
     message: publishers.Message | None = None
     result: publishers.PublishResult | None = None
@@ -67,7 +68,7 @@ def publish_batch(items: list[list[int]]) -> str:
     _send(sendings)
 
     published = [s for s in sendings if s.result.ok]
-    record_successes([(s.delivery_id, s.attempts, s.result) for s in published], worker)
+    record_successes(published, worker)
     for s in sendings:
         if not s.result.ok:
             record_failure(s.delivery_id, s.attempts, worker, s.result.error,
@@ -87,6 +88,7 @@ def _prepare(sendings: list[Sending]) -> None:
     for sending in sendings:
         delivery = deliveries[sending.delivery_id]
         post, channel = delivery.post, delivery.channel
+        sending.post_id = post.id
         try:
             if channel.id not in channel_publishers:
                 channel_publishers[channel.id] = publishers.for_channel(channel)
@@ -175,10 +177,9 @@ def _finish(delivery_id: int, attempts: int, worker: str | None, **values) -> bo
     return changed
 
 
-def record_successes(published: list[tuple[int, int, publishers.PublishResult]],
-                     worker: str) -> None:
-    """Mark deliveries ([(id, attempts, result)]) published: one executemany, conditional on
-    each still being this worker's claim, and one transaction."""
+def record_successes(published: list[Sending], worker: str) -> None:
+    """Mark sent deliveries published: one executemany, conditional on each still being
+    this worker's claim, and one transaction."""
     if not published:
         return
     table = Delivery.__table__
@@ -188,10 +189,9 @@ def record_successes(published: list[tuple[int, int, publishers.PublishResult]],
                table.c.attempts == bindparam("made"), table.c.claimed_by == worker)
         .values(status="published", finished_at=now_utc(), last_error=None,
                 external_id=bindparam("external_id"), external_url=bindparam("external_url")),
-        [{"delivery_id": delivery_id, "made": attempts, "external_id": result.external_id,
-          "external_url": result.external_url} for delivery_id, attempts, result in published])
-    post_status.refresh_many(set(db.session.scalars(
-        select(Delivery.post_id).where(Delivery.id.in_([p[0] for p in published])))))
+        [{"delivery_id": s.delivery_id, "made": s.attempts, "external_id": s.result.external_id,
+          "external_url": s.result.external_url} for s in published])
+    post_status.refresh_many({s.post_id for s in published})
     db.session.commit()
 
 
