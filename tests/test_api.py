@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from tzdata import IANA_VERSION
 
 from tests import conftest
 from tests.conftest import Api, soon, token_for
@@ -916,7 +917,7 @@ def test_healthz_needs_scheduler_and_worker_heartbeats(app, client):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json == {"db": "ok", "redis": "ok", "scheduler": "down", "workers": 0,
-                             "failing": ["scheduler", "workers"]}
+                             "failing": ["scheduler", "workers"], "tzdata": IANA_VERSION}
     queueing.beat("worker", "w1")
     queueing.beat("worker", "w2")
     response = client.get("/healthz")
@@ -924,7 +925,8 @@ def test_healthz_needs_scheduler_and_worker_heartbeats(app, client):
     queueing.beat("scheduler", "s1")
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"db": "ok", "redis": "ok", "scheduler": "ok", "workers": 2}
+    assert response.json == {"db": "ok", "redis": "ok", "scheduler": "ok", "workers": 2,
+                             "tzdata": IANA_VERSION}
 
 
 def test_healthz_stale_heartbeats_are_down(app, client):

@@ -148,7 +148,7 @@ def test_the_edit_pages_preview_shows_the_saved_schedule_until_it_changes(signed
     ({"recurrence": "custom", "rrule": "FREQ=DAILY\nFREQ=WEEKLY"}, "give a single RRULE"),
     ({"recurrence": "custom", "rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"},
      "no month has the days this rule asks for"),
-    ({"recurrence": "custom", "rrule": "X" * 600}, "invalid recurrence rule"),
+    ({"recurrence": "custom", "rrule": "X" * 600}, "is 600 characters; at most 500"),
     ({"recurrence": "hourly-ish"}, "choose how often the post repeats"),
     ({"recurrence": "daily", "ends": "sometime"}, "choose when the repetition ends"),
     ({"recurrence": "daily", "ends": "count", "count": "-3"}, "must be between 1 and 10000"),

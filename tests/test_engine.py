@@ -358,7 +358,8 @@ def test_frequent_rules_write_a_bounded_number_of_rows_ahead(api, hook_channel):
     from webapp.planner import MAX_WAITING_OCCURRENCES
 
     far = (datetime.now(UTC) + timedelta(days=2)).replace(tzinfo=None).isoformat(timespec="minutes")
-    post = schedule_post(api, [hook_channel["id"]], at=far, recurrence="FREQ=MINUTELY")
+    post = schedule_post(api, [hook_channel["id"]], at=far,
+                         recurrence="FREQ=MINUTELY;INTERVAL=15")
     rows = db.session.query(Delivery).filter_by(post_id=post["id"]).count()
     assert rows == MAX_WAITING_OCCURRENCES
     planner.plan()

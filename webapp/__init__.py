@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import config
+from . import config, timeutil
 from .extensions import csrf, db, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -15,6 +15,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(ROOT / "instance"),
                 template_folder=str(ROOT / "templates"), static_folder=str(ROOT / "static"))
     config.load(app, overrides)
+    timeutil.use_packaged_tzdata()
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
 
     db.init_app(app)

@@ -5,13 +5,14 @@ from sqlalchemy import text
 
 from . import queueing
 from .extensions import db
+from .timeutil import tzdata_version
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
 def healthz():
-    report: dict = {}
+    report: dict = {"tzdata": tzdata_version()}
     failing = []
     try:
         db.session.execute(text("SELECT 1"))

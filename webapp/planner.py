@@ -17,14 +17,13 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import distinct, func, insert, or_, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import distinct, func, insert, or_, select
 from sqlalchemy.orm import lazyload
 
 from . import queueing
 from .extensions import db
 from .models import OPEN, Channel, Delivery, Post, Schedule, post_channels
-from .timeutil import Pattern, now_utc, resolve
+from .timeutil import Occurrence, Pattern, now_utc, resolve
 
 log = logging.getLogger(__name__)
 
@@ -40,31 +39,51 @@ INACTIVE_POSTS = ("draft", "pending_approval", "cancelled")
 
 
 def pattern(schedule: Schedule) -> Pattern:
-    return Pattern(schedule.start_local, ZoneInfo(schedule.timezone), schedule.rrule,
-                   schedule.until_local, schedule.count)
+    """The schedule's Pattern (a Schedule, or a row with the same columns)."""
+    until = schedule.until_local
+    return Pattern(schedule.start_local.replace(fold=int(schedule.start_fold)),
+                   ZoneInfo(schedule.timezone), schedule.rrule,
+                   until.replace(fold=int(schedule.until_fold)) if until else None,
+                   schedule.count)
 
 
 def set_first_run(schedule: Schedule) -> None:
     """Point next_run_* at the schedule's first occurrence (after a create or an edit)."""
     schedule.run_count = 0
-    first = next(pattern(schedule).wall_times(), None)
-    point_at(schedule, first)
+    point_at(schedule, next(pattern(schedule).iterate(), None))
 
 
-def point_at(schedule: Schedule, local: datetime | None) -> None:
+def point_at(schedule: Schedule, occurrence: Occurrence | None) -> None:
     """Set the next occurrence to materialise; None when the rule has no more. (The
-    schedule becomes `completed` once its last delivery is done: see post_status.)"""
-    if local is None:
+    schedule becomes `completed` once its last delivery is done: see post_status.) The
+    instant is kept as computed: a wall time alone cannot tell the two halves of a
+    repeated hour apart."""
+    if occurrence is None:
         schedule.next_run_local = schedule.next_run_at = None
     else:
-        schedule.next_run_local = local
-        schedule.next_run_at = resolve(local, ZoneInfo(schedule.timezone)).at
+        schedule.next_run_local = occurrence.wall.replace(fold=0)
+        schedule.next_run_at = occurrence.at
+
+
+def next_run(schedule: Schedule) -> Occurrence | None:
+    """The occurrence next_run_* point at, with its DST warnings."""
+    if schedule.next_run_at is None:
+        return None
+    tz = ZoneInfo(schedule.timezone)
+    occurrence = resolve(schedule.next_run_local, tz)
+    if occurrence.at != schedule.next_run_at:
+        second = resolve(schedule.next_run_local.replace(fold=1), tz)
+        if second.at == schedule.next_run_at:
+            return second
+    return occurrence
 
 
 def skip_past(schedule: Schedule, now: datetime) -> None:
     """Move next_run_* past `now` without making deliveries for what was skipped."""
-    while schedule.next_run_at is not None and schedule.next_run_at <= now:
-        point_at(schedule, next(pattern(schedule).wall_times(schedule.next_run_local), None))
+    if schedule.next_run_at is None or schedule.next_run_at > now:
+        return
+    point_at(schedule, next((o for o in pattern(schedule).iterate(next_run(schedule))
+                             if o.at > now), None))
 
 
 def horizon_end(now: datetime | None = None) -> datetime:
@@ -89,8 +108,8 @@ def materialize(schedules: list[Schedule], until: datetime | None = None) -> int
     return _materialize([s.id for s in schedules], until or materialize_until())
 
 
-def _materialize(ids: list[int], until: datetime) -> int:
-    """materialize() by schedule ids (see there)."""
+def _materialize(ids: list[int], until: datetime, occurrences: int | None = None) -> int:
+    """materialize() by schedule ids (see there), at most `occurrences` per schedule."""
     schedules = db.session.scalars(
         select(Schedule).where(Schedule.id.in_(ids)).options(lazyload("*"))
         .with_for_update().execution_options(populate_existing=True)).all()
@@ -122,11 +141,12 @@ def _materialize(ids: list[int], until: datetime) -> int:
             continue
         count = waiting.get(schedule.id, 0)
         skip = published.get(post.id, set()) if schedule.rrule is None else set()
-        upcoming = pattern(schedule).wall_times(schedule.next_run_local)
-        while schedule.next_run_at is not None and count < MAX_WAITING_OCCURRENCES and (
-                schedule.next_run_at <= until or not count):
+        upcoming = pattern(schedule).iterate(next_run(schedule))
+        limit = count + (occurrences or MAX_WAITING_OCCURRENCES)
+        while schedule.next_run_at is not None and count < min(limit, MAX_WAITING_OCCURRENCES) \
+                and (schedule.next_run_at <= until or not count):
             count += 1
-            occurrence = resolve(schedule.next_run_local, ZoneInfo(schedule.timezone))
+            occurrence = next_run(schedule)
             rows += [{"workspace_id": post.workspace_id, "post_id": post.id,
                       "schedule_id": schedule.id, "channel_id": channel_id,
                       "due_at": occurrence.at, "next_attempt_at": occurrence.at,
@@ -218,18 +238,11 @@ def plan(now: datetime | None = None) -> dict:
         chunk = schedule_ids[start:start + MATERIALIZE_CHUNK]
         try:
             done["materialized"] += _materialize_ids(chunk, rows_until)
-        except SQLAlchemyError:
+        except Exception:
             # One broken schedule must not stop the others: go through the chunk one by one.
             db.session.rollback()
             for schedule_id in chunk:
-                try:
-                    done["materialized"] += _materialize_ids([schedule_id], rows_until)
-                except SQLAlchemyError:
-                    db.session.rollback()
-                    log.exception("could not write the deliveries of schedule %s", schedule_id)
-                    db.session.execute(update(Schedule).where(Schedule.id == schedule_id)
-                                       .values(error_count=Schedule.error_count + 1))
-                    db.session.commit()
+                done["materialized"] += _materialize_carefully(schedule_id, rows_until)
         if time.monotonic() > stop_at and start + MATERIALIZE_CHUNK < len(schedule_ids):
             done["more"] = True  # the scheduler runs the next pass at once
             break
@@ -268,10 +281,50 @@ def plan(now: datetime | None = None) -> dict:
     return done
 
 
-def _materialize_ids(schedule_ids: list[int], until: datetime) -> int:
-    written = _materialize(schedule_ids, until)
+def _materialize_ids(schedule_ids: list[int], until: datetime,
+                     occurrences: int | None = None) -> int:
+    written = _materialize(schedule_ids, until, occurrences)
     db.session.commit()
     return written
+
+
+def _materialize_carefully(schedule_id: int, until: datetime) -> int:
+    """Write one schedule's rows, and when that fails, occurrence by occurrence: an
+    occurrence that cannot be written is skipped (and counted in error_count), so it never
+    stops the ones after it."""
+    try:
+        return _materialize_ids([schedule_id], until)
+    except Exception:
+        db.session.rollback()
+    written = 0
+    for _ in range(MAX_WAITING_OCCURRENCES):
+        try:
+            step = _materialize_ids([schedule_id], until, occurrences=1)
+        except Exception:
+            db.session.rollback()
+            log.exception("skipping an occurrence of schedule %s: it cannot be written",
+                          schedule_id)
+            if not _skip_occurrence(schedule_id):
+                break
+            continue
+        if not step:
+            break
+        written += step
+    return written
+
+
+def _skip_occurrence(schedule_id: int) -> bool:
+    """Move a schedule past its next occurrence, counting an error. A schedule whose rule
+    cannot even be computed any more gets status `error` (shown on its post)."""
+    schedule = db.session.get(Schedule, schedule_id)
+    schedule.error_count += 1
+    try:
+        point_at(schedule, next(pattern(schedule).iterate(next_run(schedule)), None))
+    except Exception:
+        log.exception("schedule %s cannot be computed; it stops", schedule_id)
+        schedule.status = "error"
+    db.session.commit()
+    return schedule.status == "active" and schedule.next_run_at is not None
 
 
 def recover_abandoned(now: datetime, redis_data_age: float) -> int:

@@ -7,41 +7,87 @@ Both cases are reported as warnings on the occurrence.
 """
 
 import re
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from itertools import islice
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from dateutil.rrule import DAILY, HOURLY, MINUTELY, SECONDLY, WEEKLY, YEARLY, rrule, rrulestr
+from dateutil.rrule import DAILY, HOURLY, MINUTELY, WEEKLY, YEARLY, rrule, rrulestr
 
 from .errors import ValidationError
 
 SHORTHANDS = {"daily": "FREQ=DAILY", "weekly": "FREQ=WEEKLY", "monthly": "FREQ=MONTHLY"}
-# Years outside this range cannot be converted between zones near the ends of datetime.
-MIN_YEAR, MAX_YEAR = 1900, 9000
+# The years a date may have, everywhere (API, composer, CSV, calendar moves): beyond them,
+# converting between zones overflows near the ends of datetime.
+MIN_YEAR, MAX_YEAR = 1900, 9998
 # The most days each month can have (February in a leap year).
 MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30,
               12: 31}
 # Bounds the work of expanding a rule that matches rarely (e.g. Feb 29 on a Monday).
 MAX_SCAN = 100_000
+# A series' COUNT, in the rule or beside it.
+MAX_COUNT = 10_000
+# The recurrence column's size.
+MAX_RULE_LENGTH = 500
+# RFC 5545 3.3.10: the parts a RRULE may have, each at most once.
+RULE_PARTS = ("FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY",
+              "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST")
+RULE_UNTIL = re.compile(r"(\d{8})(?:T(\d{6})(Z)?)?")
+
+
+def use_packaged_tzdata() -> None:
+    """Read zones from the `tzdata` package only, never from the host's /usr/share/zoneinfo:
+    hosts carry different releases of the tz database, and every process of an installation
+    must turn the same wall time into the same instant. Called by create_app, so every web,
+    worker and scheduler process does it before it reads a zone."""
+    zoneinfo.reset_tzpath(to=[])
+    ZoneInfo.clear_cache()
+    zone_names.cache_clear()
+
+
+def tzdata_version() -> str:
+    """The release of the tz database in use (e.g. 2026a)."""
+    import tzdata
+
+    return tzdata.IANA_VERSION
+
+
+@cache
+def zone_names() -> frozenset[str]:
+    """The zones people can choose (the pickers offer exactly these): IANA's Area/Location
+    names and UTC. Not `posix/...` or `right/...` (leap-second clocks, seconds off), not
+    `localtime` or `posixrules` (whatever the host says), not `Factory` or `Etc/...`."""
+    names = {z for z in zoneinfo.available_timezones() if "/" in z and not z.startswith(
+        ("Etc/", "SystemV/", "posix/", "right/"))}
+    return frozenset(names | {"UTC"})
 
 
 def zone(name: str | None, field_name: str = "timezone") -> ZoneInfo:
-    """The ZoneInfo for an IANA name, or a ValidationError naming the field."""
+    """The ZoneInfo for an IANA name the pickers offer, or a ValidationError naming the field."""
     if not name or not isinstance(name, str):
         raise ValidationError.field(field_name, "a timezone is required (e.g. Europe/Berlin)")
-    if name.startswith(("/", ".")) or ".." in name or not re.fullmatch(r"[A-Za-z0-9_+\-/]+", name):
-        raise ValidationError.field(field_name, f"unknown timezone '{name}'")
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValidationError.field(field_name, f"unknown timezone '{name}'") from None
+    if name not in zone_names():
+        shown = name if name.isprintable() and len(name) <= 64 else name[:64].encode(
+            "ascii", "backslashreplace").decode()
+        raise ValidationError.field(field_name, f"unknown timezone '{shown}'")
+    return ZoneInfo(name)
+
+
+def _check_year(value: date, field_name: str) -> None:
+    if not MIN_YEAR <= value.year <= MAX_YEAR:
+        raise ValidationError.field(field_name, f"choose a year between {MIN_YEAR} and "
+                                                f"{MAX_YEAR}")
 
 
 def parse_at(value, tz: ZoneInfo, field_name: str = "at") -> datetime:
     """Parse a schedule time: local wall time ("2026-12-01T09:00", in `tz`) or an instant
-    with an offset or Z. Returns the naive wall time in `tz`."""
+    with an offset or Z. Returns the naive wall time in `tz`, exact to the microsecond.
+
+    An instant in the second pass of a repeated hour (fall back) comes back with fold=1, so
+    `resolve` turns it into that same instant again, not the first of the two."""
     if not isinstance(value, str) or not value.strip():
         raise ValidationError.field(field_name, "a date and time is required (YYYY-MM-DDTHH:MM)")
     text = value.strip().replace(" ", "T", 1)
@@ -50,29 +96,33 @@ def parse_at(value, tz: ZoneInfo, field_name: str = "at") -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
+        shown = value if len(value) <= 40 else value[:40] + "…"
         raise ValidationError.field(
-            field_name, f"'{value}' is not a valid date and time (YYYY-MM-DDTHH:MM)"
-        ) from None
-    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
-        raise ValidationError.field(field_name, f"the year must be between {MIN_YEAR} and "
-                                                f"{MAX_YEAR}")
+            field_name, f"{shown!r} is not a valid date and time (YYYY-MM-DDTHH:MM)") from None
+    _check_year(parsed, field_name)
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(tz).replace(tzinfo=None)
-    # Whole seconds: recurrence rules drop fractions, so one-offs do too.
-    return parsed.replace(microsecond=0)
+    return parsed
 
 
 def parse_until(value, tz: ZoneInfo, field_name: str = "until") -> datetime | None:
-    """`until` as a date (inclusive: the whole local day) or a local date-time."""
+    """`until` as a date (2027-03-10 or 20270310: the whole local day, inclusive), a local
+    date-time, or an instant (kept exactly, as `parse_at` does)."""
     if value in (None, ""):
         return None
-    if isinstance(value, str) and len(value.strip()) == 10:
+    if isinstance(value, str) and "T" not in value.strip().upper() and " " not in value.strip():
         try:
             day = date.fromisoformat(value.strip())
         except ValueError:
-            raise ValidationError.field(field_name, f"'{value}' is not a valid date") from None
-        return datetime.combine(day, time(23, 59, 59))
+            raise ValidationError.field(field_name, f"{value[:40]!r} is not a valid date "
+                                                    "(YYYY-MM-DD)") from None
+        _check_year(day, field_name)
+        return end_of_day(day)
     return parse_at(value, tz, field_name)
+
+
+def end_of_day(day: date) -> datetime:
+    return datetime.combine(day, time.max)
 
 
 @dataclass
@@ -80,53 +130,125 @@ class Occurrence:
     local: datetime  # aware, in the schedule's zone
     at: datetime  # aware UTC
     warnings: list[str] = field(default_factory=list)
+    # The naive wall time the rule gave (02:30 for a 02:30 moved to 03:30 by a gap).
+    wall: datetime | None = None
+
+    def __post_init__(self):
+        if self.wall is None:
+            self.wall = self.local.replace(tzinfo=None)
 
 
 def resolve(local: datetime, tz: ZoneInfo) -> Occurrence:
-    """Turn a naive wall time into an instant by the DST rule in this module's docstring."""
-    first = local.replace(tzinfo=tz, fold=0)
-    at = first.astimezone(UTC)
-    shown = at.astimezone(tz)
-    warnings = []
-    if shown.replace(tzinfo=None) != local:
-        warnings.append(
+    """Turn a naive wall time into an instant by the DST rule in this module's docstring.
+    A repeated wall time with fold=1 (an instant the user gave, see parse_at) is the second
+    of the two."""
+    wall = local.replace(fold=0)
+    first = wall.replace(tzinfo=tz).astimezone(UTC)
+    shown = first.astimezone(tz)
+    if shown.replace(tzinfo=None) != wall:
+        return Occurrence(local=shown, at=first, wall=local, warnings=[
             f"{local:%Y-%m-%d %H:%M} does not exist in {tz.key} (clocks spring forward); "
-            f"it is published at {shown:%H:%M %Z} instead"
-        )
-    elif local.replace(tzinfo=tz, fold=1).utcoffset() != first.utcoffset():
-        warnings.append(
+            f"it is published at {shown:%H:%M %Z} instead"])
+    second = wall.replace(tzinfo=tz, fold=1).astimezone(UTC)
+    if second == first:
+        return Occurrence(local=shown, at=first, wall=local)
+    if local.fold:
+        at = second.astimezone(tz)
+        return Occurrence(local=at, at=second, wall=local, warnings=[
             f"{local:%Y-%m-%d %H:%M} happens twice in {tz.key} (clocks fall back); "
-            f"it is published at the first, {shown:%H:%M %Z}"
-        )
-    return Occurrence(local=shown, at=at, warnings=warnings)
+            f"it is published at the second, {at:%H:%M %Z}, the instant given"])
+    return Occurrence(local=shown, at=first, wall=local, warnings=[
+        f"{local:%Y-%m-%d %H:%M} happens twice in {tz.key} (clocks fall back); "
+        f"it is published at the first, {shown:%H:%M %Z}"])
+
+
+def rule_parts(text: str) -> dict[str, str]:
+    """A RRULE body split into its parts ({"FREQ": "DAILY", ...}); ValueError says what is
+    wrong with it."""
+    parts: dict[str, str] = {}
+    for piece in text.split(";"):
+        name, equals, value = piece.strip().partition("=")
+        name, value = name.strip().upper(), value.strip().upper()
+        if not equals or not name or not value:
+            raise ValueError(f"'{piece.strip()[:30]}' is not NAME=VALUE")
+        if name not in RULE_PARTS:
+            raise ValueError(f"unknown rule part '{name[:30]}' (a rule may have "
+                             f"{', '.join(RULE_PARTS)})")
+        if name in parts:
+            raise ValueError(f"{name} is given twice")
+        parts[name] = value
+    return parts
+
+
+def rule_until(value: str, tz: ZoneInfo) -> datetime:
+    """A rule's UNTIL as a naive wall time in `tz`: a date is its whole day; a UTC date-time
+    (...Z, RFC 5545 3.3.10) is that instant (fold kept); a floating one is local."""
+    found = RULE_UNTIL.fullmatch(value)
+    if not found:
+        raise ValueError(f"UNTIL={value[:30]} is not a date (20270310) or a date-time "
+                         "(20270310T140000Z)")
+    day, clock, utc = found.groups()
+    parsed = datetime.strptime(day + (clock or ""), "%Y%m%d%H%M%S" if clock else "%Y%m%d")
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise ValueError(f"the year of UNTIL must be between {MIN_YEAR} and {MAX_YEAR}")
+    if not clock:
+        return end_of_day(parsed.date())
+    if utc:
+        return parsed.replace(tzinfo=UTC).astimezone(tz).replace(tzinfo=None)
+    return parsed
 
 
 def parse_recurrence(value, start_local: datetime, field_name: str = "recurrence") -> str | None:
-    """Normalise a recurrence (shorthand or RRULE) to an RRULE body, or None for one-off."""
+    """Normalise a recurrence (shorthand or RRULE) to an RRULE body, or None for one-off.
+    The rules here are the only ones: the API, the composer and the CSV import all call it."""
     if value in (None, "", "none"):
         return None
     if not isinstance(value, str):
         raise ValidationError.field(field_name, "recurrence must be a string")
+
+    def refuse(message: str):
+        return ValidationError.field(field_name, message)
+
+    if len(value) > MAX_RULE_LENGTH:
+        raise refuse(f"is {len(value)} characters; at most {MAX_RULE_LENGTH}")
     text = SHORTHANDS.get(value.strip().lower(), value.strip())
     if text.upper().startswith("RRULE:"):
         text = text[6:]
-    if "\n" in text or "DTSTART" in text.upper():
-        raise ValidationError.field(field_name, "give a single RRULE, without DTSTART")
+    if "\n" in text or ":" in text:
+        raise refuse("give a single RRULE (such as FREQ=WEEKLY;BYDAY=MO); DTSTART, EXDATE "
+                     "and RDATE are not supported")
+    if "=" not in text:
+        raise refuse(f"invalid recurrence '{value.strip()[:30]}': use daily, weekly, monthly "
+                     "or an RRULE such as FREQ=WEEKLY;BYDAY=MO,TH")
     try:
-        rule = rrulestr(text, dtstart=start_local)
-    except (ValueError, TypeError, KeyError, IndexError) as exc:
-        raise ValidationError.field(field_name, f"invalid recurrence rule: {exc}") from None
+        parts = rule_parts(text)
+        if "FREQ" not in parts:
+            raise ValueError("FREQ is required (e.g. FREQ=DAILY)")
+        if "COUNT" in parts and "UNTIL" in parts:
+            raise ValueError("a rule ends with COUNT or with UNTIL, not both (RFC 5545)")
+        if "COUNT" in parts and not (parts["COUNT"].isdigit()
+                                     and 1 <= int(parts["COUNT"]) <= MAX_COUNT):
+            raise ValueError(f"COUNT must be a whole number from 1 to {MAX_COUNT}")
+        if "UNTIL" in parts:
+            rule_until(parts["UNTIL"], ZoneInfo("UTC"))
+        if "INTERVAL" in parts and not (parts["INTERVAL"].isdigit()
+                                        and int(parts["INTERVAL"]) >= 1):
+            raise ValueError("INTERVAL must be 1 or more")
+        if parts["FREQ"] == "SECONDLY" or "," in parts.get("BYSECOND", ""):
+            raise ValueError("recurrence more frequent than every minute is not supported")
+        rule = rrulestr(_body(parts), dtstart=start_local.replace(microsecond=0, fold=0))
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError) as exc:
+        raise refuse(f"invalid recurrence rule: {exc}") from None
     if not isinstance(rule, rrule):
-        raise ValidationError.field(field_name, "give a single RRULE")
-    if rule._freq == SECONDLY:
-        raise ValidationError.field(field_name, "recurrence more frequent than every minute "
-                                                "is not supported")
-    if rule._interval < 1:
-        raise ValidationError.field(field_name, "INTERVAL must be 1 or more")
+        raise refuse("give a single RRULE")
     if _never_matches(rule):
-        raise ValidationError.field(field_name, "no month has the days this rule asks for "
-                                                "(the rule never matches)")
-    return text.upper()
+        raise refuse("no month has the days this rule asks for (the rule never matches)")
+    return ";".join(f"{name}={value}" for name, value in parts.items())
+
+
+def _body(parts: dict[str, str]) -> str:
+    """The parts dateutil expands; COUNT and UNTIL are applied by Pattern."""
+    return ";".join(f"{k}={v}" for k, v in parts.items() if k not in ("COUNT", "UNTIL"))
 
 
 def _never_matches(rule: rrule) -> bool:
@@ -157,44 +279,81 @@ def _never_matches(rule: rrule) -> bool:
 
 @dataclass
 class Pattern:
-    """What a schedule means in time: start, zone, rule and its ends."""
+    """What a schedule means in time: start, zone, rule and its ends.
 
-    start_local: datetime  # naive wall time
+    `start_local` and `until_local` are naive wall times, exact to the microsecond (a
+    fraction of a second applies to every occurrence), with fold=1 for the second of a
+    repeated wall time. COUNT and UNTIL may stand in the rule or beside it; with both,
+    whichever ends the series first."""
+
+    start_local: datetime
     tz: ZoneInfo
     rrule: str | None = None
     until_local: datetime | None = None
     count: int | None = None
 
+    def __post_init__(self):
+        self._body, self._count, untils = None, self.count, [self.until_local]
+        if self.rrule is not None:
+            parts = rule_parts(self.rrule)
+            self._body = _body(parts)
+            if "COUNT" in parts:
+                self._count = min(int(parts["COUNT"]), self._count or MAX_COUNT)
+            if "UNTIL" in parts:
+                untils.append(rule_until(parts["UNTIL"], self.tz))
+        ends = [resolve(u, self.tz).at for u in untils if u is not None]
+        self._until_at = min(ends) if ends else None
+
     def wall_times(self, after: datetime | None = None) -> Iterator[datetime]:
-        """Naive local occurrences, strictly after `after` (naive local) when given."""
-        if self.rrule is None:
+        """Naive local times of the rule, strictly after `after` (naive local) when given.
+        (Two of them may be the same instant: see `iterate`.)"""
+        if self._body is None:
             times = iter([self.start_local])
         else:
-            rule = rrulestr(self.rrule, dtstart=self.start_local)
-            if self.count is None and after is not None:
+            rule = rrulestr(self._body, dtstart=self.start_local.replace(microsecond=0, fold=0))
+            if self._count is None and after is not None:
                 # Jump straight past `after`: minutely rules run for years.
-                times = rule.xafter(after, inc=False)
+                times = rule.xafter(after.replace(microsecond=0), inc=True)
             else:
                 times = iter(rule)
-        if self.count is not None:
+        if self._count is not None:
             # COUNT counts from the start, so this path walks from the start.
-            times = islice(times, self.count)
+            times = islice(times, self._count)
+        fraction = self.start_local.microsecond
         scanned = 0
         for local in times:
             scanned += 1
             if scanned > MAX_SCAN:
                 return
-            if self.until_local is not None and local > self.until_local:
-                return
+            local = local.replace(microsecond=fraction)
+            if local == self.start_local:
+                local = self.start_local  # keeps its fold
             if after is not None and local <= after:
                 continue
             yield local
 
-    def occurrences(self, after_local: datetime | None = None, limit: int = 10,
-                    until_utc: datetime | None = None) -> list[Occurrence]:
+    def iterate(self, after: Occurrence | None = None) -> Iterator[Occurrence]:
+        """The occurrences in order, strictly after `after` when given, up to the end of
+        the series. Each instant comes once (RFC 5545: duplicates are ignored): a wall time
+        in a spring-forward gap moves onto the next hour's instants, and a repeated wall
+        time whose first instant is already behind the series is its second one."""
+        last = after.at if after else None
+        start = after.wall if after else None
+        for local in self.wall_times(start):
+            occurrence = resolve(local, self.tz)
+            if last is not None and occurrence.at <= last:
+                occurrence = resolve(local.replace(fold=1), self.tz)
+                if occurrence.at <= last:
+                    continue
+            if self._until_at is not None and occurrence.at > self._until_at:
+                return
+            last = occurrence.at
+            yield occurrence
+
+    def occurrences(self, limit: int = 10, until_utc: datetime | None = None
+                    ) -> list[Occurrence]:
         found = []
-        for local in self.wall_times(after_local):
-            occ = resolve(local, self.tz)
+        for occ in self.iterate():
             if until_utc is not None and occ.at > until_utc:
                 break
             found.append(occ)
@@ -211,10 +370,10 @@ class Pattern:
                 exclusive_start: bool = False) -> list[Occurrence]:
         """Occurrences with start_utc <= at < end_utc (bounded by `limit`)."""
         # A day of margin either side covers any UTC offset.
-        after = (start_utc.astimezone(self.tz) - timedelta(days=1)).replace(tzinfo=None)
+        margin = start_utc - timedelta(days=1)
+        after = Occurrence(margin.astimezone(self.tz), margin)
         found = []
-        for local in self.wall_times(after):
-            occ = resolve(local, self.tz)
+        for occ in self.iterate(after):
             if occ.at >= end_utc:
                 break
             if occ.at > start_utc or (occ.at == start_utc and not exclusive_start):
@@ -236,9 +395,6 @@ def now_utc() -> datetime:
 
 
 def common_zones() -> list[tuple[str, str]]:
-    """Every IANA zone name, for pickers (sorted, UTC first)."""
-    from zoneinfo import available_timezones
-
-    names = sorted(z for z in available_timezones() if "/" in z and not z.startswith(
-        ("Etc/", "SystemV/", "posix/", "right/")))
+    """The zones for pickers (sorted, UTC first): exactly those `zone()` accepts."""
+    names = sorted(zone_names() - {"UTC"})
     return [("UTC", "UTC")] + [(n, n.replace("_", " ")) for n in names]

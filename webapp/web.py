@@ -2,12 +2,13 @@
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, abort, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .api.errors import http_error, is_api_request, unexpected_error
 from .extensions import db, login_manager
 from .models import User
+from .services.validation import unstorable
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,17 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(Exception, _unexpected)
+
+    @app.before_request
+    def _refuse_unstorable_form_input():
+        """Every form, in one place: text that no database can store (NUL; a lone surrogate
+        cannot arrive in UTF-8 form data) is refused before any view sees it."""
+        if request.method == "POST" and not is_api_request():
+            for name, value in request.form.items(multi=True):
+                problem = unstorable(value)
+                if problem:
+                    abort(400, f"The field “{name[:40]}” {problem}. Nothing was saved: go "
+                               "back, remove them and try again.")
 
     @app.after_request
     def _vary(response):

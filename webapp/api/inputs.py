@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from flask import request
 
 from ..errors import DomainError, ValidationError
+from ..services.validation import unstorable
 
 # Every integer column is 32-bit on PostgreSQL (ids included): a larger number can name
 # nothing and store nowhere, and handing it to the database fails (SQLite: above 2**63).
@@ -35,12 +36,13 @@ def json_body() -> dict:
         raise BadRequest("the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("the request body must be a JSON object")
-    _check_numbers(data)
+    _check_values(data)
     return data
 
 
-def _check_numbers(data: dict) -> None:
-    """422 for a whole number outside MAX_INTEGER anywhere in the body, naming its field.
+def _check_values(data: dict) -> None:
+    """422, naming the field, for a value anywhere in the body that nothing could store: a
+    whole number outside MAX_INTEGER, or text with NUL or a lone surrogate (in a key too).
     Walked with a stack: a body nested as deep as the parser allows must not overflow."""
     stack = [(data, "")]
     while stack:
@@ -50,7 +52,12 @@ def _check_numbers(data: dict) -> None:
         if isinstance(value, int) and abs(value) > MAX_INTEGER:
             raise ValidationError.field(path or "_",
                                         f"number out of range (at most {MAX_INTEGER})")
+        if isinstance(value, str) and unstorable(value):
+            raise ValidationError.field(path or "_", unstorable(value))
         if isinstance(value, dict):
+            for key in value:
+                if unstorable(key):
+                    raise ValidationError.field(path or "_", f"a key {unstorable(key)}")
             stack += [(item, f"{path}.{key}" if path else str(key))
                       for key, item in value.items()]
         elif isinstance(value, list):

@@ -258,8 +258,9 @@ def _series(workspace_id, start, end, tz, infos, campaign_id) -> tuple[list[Item
     """Occurrences of recurring schedules that have no Delivery rows yet: those at or after
     the schedule's next_run_at (everything before it is materialised)."""
     query = (
-        select(Schedule.id, Schedule.post_id, Schedule.start_local, Schedule.timezone,
-               Schedule.rrule, Schedule.until_local, Schedule.count, Schedule.status,
+        select(Schedule.id, Schedule.post_id, Schedule.start_local, Schedule.start_fold,
+               Schedule.timezone, Schedule.rrule, Schedule.until_local, Schedule.until_fold,
+               Schedule.count, Schedule.status,
                Schedule.next_run_at, Post.title,
                func.substr(Post.body, 1, TITLE_CHARS + 1).label("body"), Post.campaign_id)
         .join(Post, Post.id == Schedule.post_id)

@@ -68,11 +68,15 @@ class Schedule(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     post_id = db.Column(db.ForeignKey("post.id", ondelete="CASCADE"), nullable=False, index=True)
     action = db.Column(db.String(16), nullable=False, default="publish")
-    # The user's intent: wall time in a zone. Instants are derived from it.
+    # The user's intent: wall time in a zone (to the microsecond). Instants are derived
+    # from it. A *_fold flag marks the second of a repeated wall time (clocks fall back),
+    # set when the user gave that exact instant.
     start_local = db.Column(db.DateTime, nullable=False)
+    start_fold = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     timezone = db.Column(db.String(64), nullable=False)
     rrule = db.Column(db.String(500))
     until_local = db.Column(db.DateTime)
+    until_fold = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     count = db.Column(db.Integer)
     status = db.Column(db.String(16), nullable=False, default="active", index=True)
     # The next occurrence not yet turned into deliveries, as wall time and as instant.

@@ -13,7 +13,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
@@ -22,7 +21,7 @@ from ..audit import record
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import AuditEvent, Campaign, Channel, Post, Schedule, Workspace, post_channels
-from ..timeutil import now_utc, resolve
+from ..timeutil import now_utc
 from . import posts, schedules
 from .validation import Errors, text
 
@@ -190,7 +189,7 @@ def _find(token: str, rows, label: str):
 def _check(number: int, cells: list[str], columns: list[str], names: Names, default_zone: str,
            problems: list[Problem]) -> Row | None:
     """The row ready to write, or None with its problems added to `problems`: the same
-    checks as creating one post (services.posts and the composer's schedule guard)."""
+    checks as creating one post (services.posts and services.schedules)."""
     values = {}
     for index, cell in enumerate(cells):
         name = columns[index] if index < len(columns) else ""
@@ -230,12 +229,6 @@ def _schedule(values: dict, default_zone: str, errors: Errors) -> schedules.Sche
     data = {"at": values["at"].strip(),
             "timezone": values.get("timezone", "").strip() or default_zone,
             "recurrence": values.get("recurrence", "").strip() or None}
-    guarded: dict = {}
-    schedules.guard(data, guarded, prefix="")
-    if guarded:  # parse() cannot be trusted with these (see guard)
-        for key, message in guarded.items():
-            errors.add(key, message)
-        return None
     return schedules.parse(data, errors, prefix="")
 
 
@@ -297,13 +290,11 @@ def _first_run(post_id: int, spec: schedules.ScheduleSpec,
     DST warnings of that first run."""
     # The planner reads and sets plain attributes; a bare object costs far less than a
     # mapped Schedule instance, thousands of times over.
-    schedule = SimpleNamespace(
-        post_id=post_id, action=spec.action, start_local=spec.start_local,
-        timezone=spec.timezone, rrule=spec.rrule, until_local=spec.until_local,
-        count=spec.count, status="active", error_count=0, created_at=now)
+    schedule = SimpleNamespace(post_id=post_id, **spec.columns(), status="active",
+                               error_count=0, created_at=now)
     planner.set_first_run(schedule)
-    warnings = [] if schedule.next_run_local is None else resolve(
-        schedule.next_run_local, ZoneInfo(spec.timezone)).warnings
+    first = planner.next_run(schedule)
+    warnings = first.warnings if first else []
     return vars(schedule), warnings
 
 

@@ -15,7 +15,7 @@ from . import schedules
 from .validation import MAX_ID, Errors, in_workspace, integer, text
 
 EDITABLE_STATUSES = ("draft", "scheduled")
-TITLE_MAX, BODY_MAX = 200, 100_000
+TITLE_MAX, BODY_MAX, TAG_MAX = 200, 100_000, 100
 
 
 def get(workspace_id: int, post_id) -> Post:
@@ -61,14 +61,16 @@ def _read(workspace_id: int, data: dict,
                 isinstance(v, str) for v in overrides.values()):
             errors.add("overrides", "must map channel ids to text")
             overrides = {}
-        fields["overrides"] = {str(k): v for k, v in overrides.items() if v.strip()}
+        overrides = {str(k): text(v, f"overrides.{k}", errors, max_length=BODY_MAX)
+                     for k, v in overrides.items()}
+        fields["overrides"] = {k: v for k, v in overrides.items() if v.strip()}
     if given("tags"):
         tags = data.get("tags")
         tags = [] if tags is None else tags
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             errors.add("tags", "must be a list of strings")
             tags = []
-        fields["tags"] = tags
+        fields["tags"] = [text(t, "tags", errors, max_length=TAG_MAX) for t in tags]
     if given("campaign_id"):
         campaign_id = integer(data.get("campaign_id"), "campaign_id", errors, low=1)
         if campaign_id is not None:
@@ -140,9 +142,7 @@ def create(workspace_id: int, user_id: int | None, data: dict) -> Post:
 
 
 def _add_schedule(post: Post, spec: schedules.ScheduleSpec) -> Schedule:
-    schedule = Schedule(post=post, start_local=spec.start_local, timezone=spec.timezone,
-                        rrule=spec.rrule, until_local=spec.until_local, count=spec.count,
-                        action=spec.action, status="active")
+    schedule = Schedule(post=post, **spec.columns(), status="active")
     planner.set_first_run(schedule)
     db.session.add(schedule)
     return schedule

@@ -59,11 +59,27 @@ def integer(value, name: str, errors: Errors, *, low: int | None = None,
     return value
 
 
+def unstorable(value: str) -> str | None:
+    """Why a string cannot be stored, or None. NUL ends strings in PostgreSQL, and a lone
+    surrogate (JSON's "\\ud800") is not Unicode text: no database or encoder takes it."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains invalid Unicode (an unpaired surrogate)"
+    return None
+
+
 def text(value, name: str, errors: Errors, *, max_length: int, required: bool = False) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
         errors.add(name, "must be a string")
+        return ""
+    problem = unstorable(value)
+    if problem:
+        errors.add(name, problem)
         return ""
     if required and not value.strip():
         errors.add(name, "is required")
