@@ -8,8 +8,6 @@ from datetime import datetime, timedelta
 from itertools import islice, takewhile
 from zoneinfo import ZoneInfo
 
-from flask import current_app
-
 from ..errors import ValidationError
 from ..timeutil import (
     MAX_COUNT,
@@ -24,9 +22,10 @@ from ..timeutil import (
 )
 from .validation import Errors, integer
 
-# Occurrences a rule may have within the materialisation window (HERALD_MATERIALIZE_DAYS):
-# more would write thousands of delivery rows a week for one post.
+# Occurrences a rule may have in its first week (every 10 minutes is too often, every 15 is
+# fine): more would flood every channel, the queue and the calendar with one post.
 MAX_OCCURRENCES_IN_WINDOW = 1000
+WINDOW = timedelta(days=7)
 
 
 @dataclass
@@ -95,10 +94,9 @@ def parse(data, errors: Errors, prefix: str = "schedule.") -> ScheduleSpec | Non
         errors.add(prefix + "recurrence", "the schedule has no occurrence")
         return None
     if _too_many(spec.pattern, first):
-        days = current_app.config["HERALD_MATERIALIZE_DAYS"]
         errors.add(prefix + "recurrence",
-                   f"repeats more than {MAX_OCCURRENCES_IN_WINDOW} times in {days} days; "
-                   "choose a longer interval")
+                   f"repeats more than {MAX_OCCURRENCES_IN_WINDOW} times in {WINDOW.days} "
+                   "days; choose a longer interval")
         return None
     return spec
 
@@ -109,9 +107,9 @@ def first_occurrence(spec: ScheduleSpec) -> Occurrence | None:
 
 
 def _too_many(pattern: Pattern, first: Occurrence) -> bool:
-    """Whether the rule has more than MAX_OCCURRENCES_IN_WINDOW occurrences in the
-    materialisation window from its first."""
-    end = first.at + timedelta(days=current_app.config["HERALD_MATERIALIZE_DAYS"])
+    """Whether the rule has more than MAX_OCCURRENCES_IN_WINDOW occurrences in the WINDOW
+    from its first."""
+    end = first.at + WINDOW
     within = takewhile(lambda o: o.at <= end,
                        islice(pattern.iterate(), MAX_OCCURRENCES_IN_WINDOW + 1))
     return sum(1 for _ in within) > MAX_OCCURRENCES_IN_WINDOW
