@@ -184,6 +184,28 @@ def test_malformed_ports_answer_a_clear_422_with_the_guard_on(strict):
     assert api.get("/channels").status_code == 200
 
 
+@pytest.mark.postgres
+@pytest.mark.parametrize("bad", ["\ud800", "\udfff", "\x00", "\x1b[31m", "\x85", "a\rb"])
+def test_control_characters_in_any_setting_are_refused(api, webhook, bad):
+    made = api.post("/channels", json={"name": "H", "platform": "webhook", "config": {
+        "url": webhook.url + "/hook", "secret": "s3cret"}})
+    assert made.status_code == 201
+    cases = [("webhook", {"url": webhook.url + "/hook", "secret": f"x{bad}y"}, "config.secret"),
+             ("mastodon", {"instance_url": "https://93.184.215.14", "access_token": f"t{bad}",
+                           "visibility": "public"}, "config.access_token"),
+             ("mastodon", {"instance_url": "https://93.184.215.14", "access_token": "t",
+                           "visibility": f"public{bad}"}, "config.visibility")]
+    for platform, config, field in cases:
+        response = api.post("/channels", json={"name": "C", "platform": platform,
+                                               "config": config})
+        assert response.status_code == 422, (field, response.json)
+        assert "character" in response.json["error"]["fields"][field]
+    patched = api.patch(f"/channels/{made.json['id']}", json={"config": {"secret": bad}})
+    assert patched.status_code == 422 and "config.secret" in patched.json["error"]["fields"]
+    listing = api.get("/channels")
+    assert listing.status_code == 200 and listing.json["total"] == 1
+
+
 # --- the connection goes to the checked address -----------------------------------------
 
 
