@@ -200,6 +200,9 @@ def test_control_characters_in_any_setting_are_refused(api, webhook, bad):
                                                "config": config})
         assert response.status_code == 422, (field, response.json)
         assert "character" in response.json["error"]["fields"][field]
+    named = api.post("/channels", json={"name": f"Hook{bad}", "platform": "webhook",
+                                        "config": {"url": webhook.url + "/hook"}})
+    assert named.status_code == 422 and "character" in named.json["error"]["fields"]["name"]
     patched = api.patch(f"/channels/{made.json['id']}", json={"config": {"secret": bad}})
     assert patched.status_code == 422 and "config.secret" in patched.json["error"]["fields"]
     listing = api.get("/channels")
@@ -263,3 +266,91 @@ def test_a_name_that_does_not_resolve_is_a_transient_failure(app, api, runner):
                  and db.session.get(Delivery, delivery).attempts >= 1)
     row = db.session.get(Delivery, delivery)
     assert row.status in ("retrying", "failed") and "cannot resolve" in row.last_error
+
+
+def test_the_channel_page_shows_the_refusal_and_keeps_the_input(app, client, admin):
+    from tests.test_pages import error_for, input_value, page, sign_in, submit
+
+    app.config["HERALD_ALLOW_PRIVATE_NETWORKS"] = False
+    assert sign_in(client).status_code == 302
+    for url, words in (("http://[::7f00:1]:8080/hook", "HERALD_ALLOW_PRIVATE_NETWORKS=1"),
+                       ("http://127.0.0.1:99999/hook", "port"),
+                       ("http://example.org/\x00hook", "U+0000")):
+        response = submit(client, "/channels", {
+            "name": "Hook", "platform": "webhook", "url": url, "secret": "",
+            "instance_url": "", "access_token": "", "rate_limit_per_hour": ""})
+        assert response.status_code == 422, url
+        body = page(response)
+        assert words in (error_for(body, "url") or ""), (url, error_for(body, "url"))
+        assert input_value(body, "url") == url
+    assert db.session.query(Channel).count() == 0
+
+
+def certificate(tmp_path, name: str):
+    """A CA (its certificate written to ca.pem) and a server certificate for `name` signed
+    by it (cert.pem, key.pem)."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def made(subject, issuer, key, signer, *, ca, extra=()):
+        now = datetime.now(UTC)
+        builder = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(days=1))
+                   .not_valid_after(now + timedelta(days=1))
+                   .add_extension(x509.BasicConstraints(ca=ca, path_length=None), True))
+        for extension in extra:
+            builder = builder.add_extension(extension, False)
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Herald test CA")])
+    ca = made(ca_name, ca_name, ca_key, ca_key, ca=True)
+    leaf = made(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), ca_name, key,
+                ca_key, ca=False, extra=[x509.SubjectAlternativeName([x509.DNSName(name)])])
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "cert.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption()))
+    return tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+
+
+@pytest.fixture
+def tls_webhook(tmp_path, monkeypatch):
+    """A webhook receiver speaking TLS with a certificate for secure.herald.invalid, from a
+    CA the process trusts (through OpenSSL's SSL_CERT_FILE)."""
+    import ssl
+
+    from tests.platforms import Webhook
+
+    ca, cert, key = certificate(tmp_path, "secure.herald.invalid")
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca))
+    server = Webhook()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.server.socket = context.wrap_socket(server.server.socket, server_side=True)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_tls_checks_the_certificate_for_the_urls_host_at_the_checked_address(app, api,
+                                                                             tls_webhook):
+    """The socket goes to the checked address; TLS still sends the URL's host (SNI) and
+    verifies the certificate against it."""
+    port = tls_webhook.server.server_port
+    app.config["HERALD_RESOLVER"] = Resolver({"secure.herald.invalid": ["127.0.0.1"],
+                                              "other.herald.invalid": ["127.0.0.1"]})
+    right = new_channel(api, "webhook", f"https://secure.herald.invalid:{port}/hook").json
+    wrong = new_channel(api, "webhook", f"https://other.herald.invalid:{port}/hook").json
+    assert api.post(f"/channels/{right['id']}/check").json == {"ok": True}
+    [got] = tls_webhook.received
+    assert got.headers["Host"] == f"secure.herald.invalid:{port}"
+    answer = api.post(f"/channels/{wrong['id']}/check").json
+    assert answer == {"ok": False, "error": "connection failed: SSLError"}
+    assert len(tls_webhook.received) == 1
