@@ -150,6 +150,8 @@ MALFORMED = [
     "http:///x", "http://h/a b", " http://h/", "http://h/\t", "http://h/\x00", "http://h/\n",
     "http://h/\x7f", "http://h/\ud800", "http://h\\x/", "http://u:p@h/", "http://@h/",
     "http://b\u00fccher.example/", "http://h\u3002example/", "javascript:alert(1)", "",
+    "http://h.;x/", "http://[v1.x]/", "http://[::1%25eth0]/", "http://%31%32%37.0.0.1/",
+    "http://h%2fx/", "http://h:80:80/",
 ]
 
 

@@ -69,6 +69,7 @@ class Target:
 
 # The authority: a bracketed IPv6 address or a name without brackets, then maybe a port.
 _AUTHORITY = re.compile(r"(?P<host>\[[^\[\]]*\]|[^\[\]:]*)(?::(?P<port>.*))?", re.S)
+_HOST_NAME = re.compile(r"[a-z0-9._-]+", re.I)
 
 
 def parse(url, field: str) -> Target:
@@ -76,8 +77,9 @@ def parse(url, field: str) -> Target:
 
     Only http and https; no user name or password; no backslash, white space, control
     character or lone surrogate anywhere; a port from 1 to 65535; brackets only around an
-    IPv6 address; an ASCII host name (IDNA's xn-- form for others: its mappings differ from
-    one library to the next). What is left must read the same to urllib3 and to urlsplit."""
+    IPv6 address; a host name of ASCII letters, digits, '-', '_' and '.' (IDNA's xn-- form
+    for others: its mappings differ from one library to the next). What is left must read
+    the same to urllib3 and to urlsplit."""
     if not isinstance(url, str) or not url:
         raise ValidationError.field(field, "a URL is required")
     bad = unsafe_character(url)
@@ -104,6 +106,15 @@ def parse(url, field: str) -> Target:
     if not host.isascii():
         raise ValidationError.field(
             field, "must name its host in ASCII (for an international name, its xn-- form)")
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise ValidationError.field(
+                field, f"has {host}, which is not an IPv6 address") from None
+    elif not _HOST_NAME.fullmatch(host):
+        raise ValidationError.field(field, f"has the host '{host}': a host name has only "
+                                           "letters, digits, '-', '_' and '.'")
     if port is not None and not (port.isascii() and port.isdigit()
                                  and 1 <= int(port) <= 65535):
         raise ValidationError.field(field, f"has the port '{port}': a port is a number "
