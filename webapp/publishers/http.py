@@ -173,7 +173,7 @@ class Unresolvable(ValidationError):
     """The host has no address, for now: at send time, worth another attempt."""
 
 
-def addresses(target: Target, field: str, allow_private: bool, resolve: Resolve) -> list[str]:
+def _addresses(target: Target, field: str, allow_private: bool, resolve: Resolve) -> list[str]:
     """The addresses to connect to for `target`, the host resolved once (an IP address is
     its own); refused unless every one is global or private networks are allowed."""
     try:
@@ -202,7 +202,7 @@ def check_url(url, field: str, allow_private: bool, resolve: Resolve | None = No
     are allowed, where its host leads now (it is checked again at every request)."""
     target = parse(url, field)
     if not allow_private:
-        addresses(target, field, allow_private, resolve or configured_resolver())
+        _addresses(target, field, allow_private, resolve or configured_resolver())
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -279,7 +279,7 @@ def send(method: str, url: str, *, timeout: float, allow_private: bool,
     except ValidationError as exc:
         return PublishResult(ok=False, transient=False, error=f"the URL {exc.message}")
     try:
-        found = addresses(target, "url", allow_private, resolve)
+        found = _addresses(target, "url", allow_private, resolve)
     except ValidationError as exc:
         return PublishResult(ok=False, transient=isinstance(exc, Unresolvable),
                              error=exc.message)
