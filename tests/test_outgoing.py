@@ -237,6 +237,17 @@ def test_requests_go_to_the_address_that_was_checked(app, api, webhook, mastodon
     assert resolver.asked.count("hook.herald.invalid") == 1
 
 
+def test_the_next_checked_address_is_tried_when_one_refuses(app, api, webhook, runner):
+    """A name with several addresses: one that refuses the connection (nothing was sent)
+    gives way to the next, as urllib3's own connect does."""
+    app.config["HERALD_RESOLVER"] = Resolver({"two.herald.invalid": ["127.0.0.2", "127.0.0.1"]})
+    channel = new_channel(api, "webhook",
+                          f"http://two.herald.invalid:{webhook.server.server_port}/hook")
+    [row] = runner.until_settled(schedule(api, [channel.json["id"]]))
+    assert (row.status, row.attempts) == ("published", 1)
+    assert len(webhook.posts()) == 1
+
+
 def test_a_name_that_now_resolves_to_loopback_is_refused_at_publish_time(app, api, webhook,
                                                                          mastodon, runner):
     """Valid when saved (a global address), loopback when sending (DNS rebinding, or a
