@@ -3,11 +3,11 @@
 from urllib.parse import urljoin
 
 from ..errors import ValidationError
-from .base import Message, Publisher, PublishResult, external_ref
-from .http import check_url, classify, send
+from .base import Message, PublishResult, external_ref
+from .http import HttpPublisher, check_url, classify
 
 
-class MastodonPublisher(Publisher):
+class MastodonPublisher(HttpPublisher):
     platform = "mastodon"
     secret_fields = ("access_token",)
     required_fields = ("instance_url", "access_token")
@@ -30,9 +30,8 @@ class MastodonPublisher(Publisher):
         return {"Authorization": f"Bearer {self.secrets.get('access_token', '')}"}
 
     def publish(self, message: Message) -> PublishResult:
-        check_url(self.config["instance_url"], "config.instance_url", self.allow_private)
-        response = send(
-            "POST", self._url("/api/v1/statuses"), timeout=self.timeout,
+        response = self.send(
+            "POST", self._url("/api/v1/statuses"),
             json_body={"status": message.body,
                        "visibility": self.config.get("visibility", "public")},
             headers={**self._auth(), "Idempotency-Key": message.idempotency_key},
@@ -50,9 +49,8 @@ class MastodonPublisher(Publisher):
         return PublishResult(ok=True, external_id=external_id, external_url=external_url)
 
     def check(self) -> PublishResult:
-        check_url(self.config["instance_url"], "config.instance_url", self.allow_private)
-        response = send("GET", self._url("/api/v1/accounts/verify_credentials"),
-                        timeout=min(self.timeout, 10), headers=self._auth())
+        response = self.send("GET", self._url("/api/v1/accounts/verify_credentials"),
+                             timeout=min(self.timeout, 10), headers=self._auth())
         if isinstance(response, PublishResult):
             return self.redact(response)
         return self.redact(classify(response) or PublishResult(ok=True))

@@ -4,11 +4,11 @@ import hashlib
 import hmac
 import json
 
-from .base import Message, Publisher, PublishResult, external_ref
-from .http import check_url, classify, send
+from .base import Message, PublishResult, external_ref
+from .http import HttpPublisher, check_url, classify
 
 
-class WebhookPublisher(Publisher):
+class WebhookPublisher(HttpPublisher):
     platform = "webhook"
     secret_fields = ("secret",)
     required_fields = ("url",)
@@ -19,7 +19,6 @@ class WebhookPublisher(Publisher):
         check_url(config["url"], "config.url", allow_private)
 
     def publish(self, message: Message) -> PublishResult:
-        check_url(self.config["url"], "config.url", self.allow_private)
         body = json.dumps({
             "delivery_id": message.delivery_id,
             "post_id": message.post_id,
@@ -37,8 +36,7 @@ class WebhookPublisher(Publisher):
         if self.secrets.get("secret"):
             digest = hmac.new(self.secrets["secret"].encode(), body, hashlib.sha256).hexdigest()
             headers["X-Herald-Signature"] = f"sha256={digest}"
-        response = send("POST", self.config["url"], timeout=self.timeout, data=body,
-                        headers=headers)
+        response = self.send("POST", self.config["url"], data=body, headers=headers)
         if isinstance(response, PublishResult):
             return self.redact(response)
         failure = classify(response)
@@ -53,8 +51,7 @@ class WebhookPublisher(Publisher):
 
     def check(self) -> PublishResult:
         # A webhook has no side-effect-free probe; a HEAD tells whether anything answers.
-        check_url(self.config["url"], "config.url", self.allow_private)
-        response = send("HEAD", self.config["url"], timeout=min(self.timeout, 10))
+        response = self.send("HEAD", self.config["url"], timeout=min(self.timeout, 10))
         if isinstance(response, PublishResult):
             return self.redact(response)
         if response.status_code >= 500:

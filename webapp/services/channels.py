@@ -12,6 +12,7 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..models import Channel, Delivery
 from ..publishers import PUBLISHERS, PublishResult, for_channel
+from ..publishers.http import unsafe_character
 from .validation import Errors, integer, text
 
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -31,7 +32,9 @@ def _apply(channel: Channel, data: dict, partial: bool) -> None:
         return name in data or not partial
 
     if given("name"):
-        channel.name = text(data.get("name"), "name", errors, max_length=120, required=True)
+        name = text(data.get("name"), "name", errors, max_length=120, required=True)
+        _refuse_unsafe_characters("name", name, errors)
+        channel.name = name
     if not partial:
         platform = data.get("platform")
         if not isinstance(platform, str) or platform not in PUBLISHERS:
@@ -74,7 +77,11 @@ def _set_config(channel: Channel, config: dict, partial: bool, errors: Errors) -
     for key in unknown:  # a misspelt credential must not be kept in clear and echoed
         errors.add(f"config.{key}", f"unknown setting '{key}' for {cls.platform}; "
                                     f"expected {', '.join(known)}")
-    if unknown:
+    unsafe = [key for key, value in config.items()
+              if isinstance(value, str) and unsafe_character(value)]
+    for key in unsafe:
+        _refuse_unsafe_characters(f"config.{key}", config[key], errors)
+    if unknown or unsafe:
         return
     secrets = decrypt(channel.secrets_encrypted) if partial else {}
     clear = dict(channel.config or {}) if partial else {}
@@ -92,6 +99,14 @@ def _set_config(channel: Channel, config: dict, partial: bool, errors: Errors) -
         return
     channel.config = clear
     channel.secrets_encrypted = encrypt(secrets)
+
+
+def _refuse_unsafe_characters(name: str, value: str, errors: Errors) -> None:
+    """Control characters and lone surrogates in a setting would break whatever reads it
+    next (a listing that cannot be encoded answers 500 for the whole workspace)."""
+    bad = unsafe_character(value)
+    if bad:
+        errors.add(name, f"contains {bad}; remove it")
 
 
 def public_config(channel: Channel) -> dict:
