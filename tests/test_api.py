@@ -152,7 +152,7 @@ def api_routes(app):
     for rule in app.url_map.iter_rules():
         if not rule.endpoint.startswith("api.") or rule.endpoint == "api.openapi":
             continue
-        path = re.sub(r"<int:\w+>", "1", rule.rule)
+        path = re.sub(r"<(?:\w+:)?\w+>", "1", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             yield method, path
 

@@ -4,12 +4,31 @@ import json
 from datetime import UTC, datetime
 
 from flask import request
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 from ..errors import DomainError, ValidationError
 
 # Every integer column is 32-bit on PostgreSQL (ids included): a larger number can name
 # nothing and store nowhere, and handing it to the database fails (SQLite: above 2**63).
 MAX_ID = MAX_INTEGER = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>` in a route: a row id, as ASCII digits from 1 to MAX_ID; anything else is
+    a 404. Werkzeug's `int` takes any Unicode digit ('/posts/１' would be post 1), and a
+    larger number could only overflow the database's id column. The app factory registers
+    it for every blueprint (the API's and the pages')."""
+
+    regex = r"[0-9]+"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not 1 <= number <= MAX_ID:
+            # Not Werkzeug's ValidationError: with it, a path that other methods' rules
+            # also match answers 405 instead of 404.
+            raise NotFound(f"no such id: ids are whole numbers from 1 to {MAX_ID}")
+        return number
 
 
 class BadRequest(DomainError):
@@ -81,3 +100,12 @@ def instant_arg(name: str) -> datetime | None:
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past the end
         raise ValidationError.field(name, f"'{raw}' is not an ISO 8601 date-time") from None
+
+
+def period_args() -> tuple[datetime | None, datetime | None]:
+    """The `from` and `to` instants of a list's query (either may be absent); 422 naming
+    `to` when it is before `from`."""
+    start, end = instant_arg("from"), instant_arg("to")
+    if start and end and end < start:
+        raise ValidationError.field("to", "is before 'from'")
+    return start, end
