@@ -15,20 +15,21 @@ MAX_ID = MAX_INTEGER = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):
-    """`<id:name>` in a route: a row id, as ASCII digits from 1 to MAX_ID; anything else is
-    a 404. Werkzeug's `int` takes any Unicode digit ('/posts/１' would be post 1), and a
-    larger number could only overflow the database's id column. The app factory registers
-    it for every blueprint (the API's and the pages')."""
+    """`<id:name>` in a route: a row id, in ASCII digits (Werkzeug's `int` takes any
+    Unicode digit: '/posts/１' would be post 1). The app factory registers it for every
+    blueprint (the API's and the pages'), with `refuse_impossible_ids`."""
 
     regex = r"[0-9]+"
 
-    def to_python(self, value: str) -> int:
-        number = int(value)
-        if not 1 <= number <= MAX_ID:
-            # Not Werkzeug's ValidationError: with it, a path that other methods' rules
-            # also match answers 405 instead of 404.
-            raise NotFound(f"no such id: ids are whole numbers from 1 to {MAX_ID}")
-        return number
+
+def refuse_impossible_ids(endpoint, values) -> None:
+    """404 for an id in the path no row can have (0, or past MAX_ID, where the database's
+    id column would overflow), in the words of any other unknown id. Checked after routing
+    rather than in the converter: a converter's refusal makes Werkzeug answer 405 when
+    another method's rule has the same path."""
+    for name, value in (values or {}).items():
+        if isinstance(value, int) and not 1 <= value <= MAX_ID:
+            raise NotFound(f"{name.removesuffix('_id')} {value} not found")
 
 
 class BadRequest(DomainError):
