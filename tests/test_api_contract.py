@@ -115,3 +115,25 @@ def test_ids_in_paths_are_ascii_digits_within_the_id_range(app, client, api):
     assert problems == []
     # The API answers those 404s in its error shape.
     assert_error(api.get("/posts/%EF%BC%91"), 404, "not_found")
+
+
+# --- query strings as the OpenAPI document states them ----------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/posts", "/deliveries", "/channels"])
+def test_per_page_above_200_is_422_not_clamped(api, path):
+    assert_error(api.get(f"{path}?per_page=201"), 422, "validation_error", "per_page")
+    assert api.get(f"{path}?per_page=200").json["per_page"] == 200
+
+
+def test_from_and_to_take_what_the_document_says_and_nothing_else(api):
+    accepted = ["2027-01-31", "2027-01-31T09:00", "2027-01-31T09:00:00Z",
+                "2027-01-31T09:00:00.5-05:00", "2027-01-31T09:00:00z", "2028-02-29T00:00Z"]
+    refused = ["20270131", "2027-01-31T09", "2027-02-30", "2027-02-29", "2027-13-01",
+               "0000-01-01", "2027-01-31T24:00", "2027-01-31T09:00:00+24:00",
+               "%EF%BC%92027-01-31", "2027-01-31T09:00%00", "2027-W05-1"]
+    for value in accepted:
+        assert api.get(f"/deliveries?from={value}").status_code == 200, value
+    for value in refused:
+        assert_error(api.get(f"/deliveries?from={value}"), 422, "validation_error", "from")
+        assert_error(api.get(f"/posts?to={value}"), 422, "validation_error", "to")

@@ -1,6 +1,7 @@
 """Reading request input for the API."""
 
 import json
+import re
 from datetime import UTC, datetime
 
 from flask import request
@@ -88,19 +89,35 @@ def int_arg(name: str, default: int | None = None, low: int = 1, high: int | Non
     return int(raw)
 
 
+# An instant in a query string, as the OpenAPI document states it: a date, or a date and
+# time to the minute or second (fraction optional), with Z or an offset (none means UTC).
+# Spelled out so that a day no month has, or hour 24, is refused by the pattern itself
+# (only February 29 is left to the calendar check: it exists in leap years).
+_DAY = (r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+        r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))")
+_TIME = r"T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9](?:\.[0-9]{1,6})?)?"
+_OFFSET = r"(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
+INSTANT_PATTERN = rf"^(?!0000)[0-9]{{4}}-{_DAY}(?:{_TIME}{_OFFSET}?)?$"
+
+
 def instant_arg(name: str) -> datetime | None:
-    """An ISO 8601 instant (offset or Z; a bare date or time means UTC)."""
+    """The query's `name` as an aware UTC instant (INSTANT_PATTERN; February 29 too)."""
     raw = request.args.get(name)
     if raw in (None, ""):
         return None
-    text = raw.strip().replace(" ", "+")  # '+' in a query string arrives as a space
+    text = raw.replace(" ", "+")  # '+' in a query string arrives as a space
+    leap_day = re.fullmatch(INSTANT_PATTERN, text.replace("-02-29", "-02-28", 1))
+    if not (re.fullmatch(INSTANT_PATTERN, text) or leap_day):
+        raise ValidationError.field(name, f"'{raw}' is not an ISO 8601 date-time "
+                                          "(e.g. 2027-01-31T09:00:00Z)")
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
         value = datetime.fromisoformat(text)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 moved past the end
-        raise ValidationError.field(name, f"'{raw}' is not an ISO 8601 date-time") from None
+    except (ValueError, OverflowError):  # February 29 of a common year; past year 9999
+        raise ValidationError.field(name, f"'{raw}' is not a date-time of the calendar") \
+            from None
 
 
 def period_args() -> tuple[datetime | None, datetime | None]:
