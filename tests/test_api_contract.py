@@ -137,3 +137,16 @@ def test_from_and_to_take_what_the_document_says_and_nothing_else(api):
     for value in refused:
         assert_error(api.get(f"/deliveries?from={value}"), 422, "validation_error", "from")
         assert_error(api.get(f"/posts?to={value}"), 422, "validation_error", "to")
+
+
+def test_a_url_urlsplit_cannot_read_is_422_not_500(api):
+    """'http://[x' makes urllib raise ValueError (an unclosed IPv6 bracket)."""
+    for platform, config in (("webhook", {"url": "http://[x"}),
+                             ("webhook", {"url": "http://127.0.0.1:99999/"}),
+                             ("mastodon", {"instance_url": "https://[::1/",
+                                           "access_token": "t"})):
+        response = api.post("/channels", json={"name": "n", "platform": platform,
+                                               "config": config})
+        key = "url" if platform == "webhook" else "instance_url"
+        assert_error(response, 422, "validation_error", f"config.{key}")
+    assert api.get("/channels").json["total"] == 0

@@ -35,13 +35,17 @@ def check_url(url: str, field: str, allow_private: bool) -> None:
     (unless HERALD_ALLOW_PRIVATE_NETWORKS=1)."""
     if not isinstance(url, str) or not url.strip():
         raise ValidationError.field(field, "a URL is required")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url.strip())
+        hostname, port = parts.hostname, parts.port
+    except ValueError:  # an unclosed IPv6 bracket, a port past 65535
+        raise ValidationError.field(field, "must be an http:// or https:// URL") from None
+    if parts.scheme not in ("http", "https") or not hostname:
         raise ValidationError.field(field, "must be an http:// or https:// URL")
     if allow_private:
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(hostname, port or 443, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         raise ValidationError.field(field, f"cannot resolve host '{parts.hostname}'") from None
     for info in infos:
