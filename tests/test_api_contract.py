@@ -150,3 +150,23 @@ def test_a_url_urlsplit_cannot_read_is_422_not_500(api):
         key = "url" if platform == "webhook" else "instance_url"
         assert_error(response, 422, "validation_error", f"config.{key}")
     assert api.get("/channels").json["total"] == 0
+
+
+def test_fields_the_api_does_not_read_are_ignored_whatever_they_hold(api):
+    """Unknown fields are ignored (a client may send back what it read); a number too big
+    for a column is refused only in a field that would store it."""
+    channel = make_channel(api)
+    extra = {"id": 10**30, "created_at": "x", "x-note": {"n": [-(10**40)]}}
+    created = api.post("/posts", json={"body": "b", **extra})
+    assert created.status_code == 201, created.json
+    patched = api.patch(f"/channels/{channel['id']}", json={"name": "N", **extra})
+    assert patched.status_code == 200, patched.json
+    for field in ("priority", "campaign_id", "channel_ids"):
+        value = [10**30] if field == "channel_ids" else 10**30
+        assert_error(api.post("/posts", json={"body": "b", field: value}), 422,
+                     "validation_error", field)
+    assert_error(api.post("/posts", json={"body": "b", "schedule": {
+        "at": later(), "timezone": "UTC", "recurrence": "daily", "count": 10**30}}), 422,
+        "validation_error", "schedule.count")
+    assert_error(api.patch(f"/channels/{channel['id']}", json={
+        "rate_limit_per_hour": 10**30}), 422, "validation_error", "rate_limit_per_hour")

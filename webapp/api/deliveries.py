@@ -14,6 +14,9 @@ from . import bp, serializers
 from .auth import require
 from .inputs import int_arg, period_args
 
+MAX_UPCOMING_HOURS = 168
+MAX_STATS_DAYS = 366
+
 
 @bp.get("/deliveries")
 def list_deliveries():
@@ -53,7 +56,7 @@ def cancel_delivery(delivery_id):
 
 @bp.get("/schedule/upcoming")
 def upcoming():
-    hours = int_arg("hours", 24, high=168)
+    hours = int_arg("hours", 24, high=MAX_UPCOMING_HOURS)
     now = now_utc()
     rows = db.session.scalars(
         select(Delivery).where(Delivery.workspace_id == g.workspace_id,
@@ -66,4 +69,4 @@ def upcoming():
 
 @bp.get("/queue/stats")
 def queue_stats():
-    return jsonify(deliveries.stats(g.workspace_id, int_arg("days", 7, high=366)))
+    return jsonify(deliveries.stats(g.workspace_id, int_arg("days", 7, high=MAX_STATS_DAYS)))

@@ -12,7 +12,7 @@ from ..errors import DomainError, ValidationError
 
 # Every integer column is 32-bit on PostgreSQL (ids included): a larger number can name
 # nothing and store nowhere, and handing it to the database fails (SQLite: above 2**63).
-MAX_ID = MAX_INTEGER = 2**31 - 1
+MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):
@@ -43,8 +43,9 @@ def _refuse_constant(name):
 
 
 def json_body() -> dict:
-    """The request's JSON object; 400 when it is not JSON or not an object, 422 when it
-    holds a number no column could store."""
+    """The request's JSON object; 400 when it is not JSON or not an object. (Each field's
+    validator bounds the numbers it keeps; fields the API does not read are ignored,
+    whatever they hold.)"""
     raw = request.get_data(cache=True)
     if not request.is_json:
         raise BadRequest("the request body must be JSON (Content-Type: application/json)")
@@ -56,26 +57,7 @@ def json_body() -> dict:
         raise BadRequest("the request body is not valid JSON") from None
     if not isinstance(data, dict):
         raise BadRequest("the request body must be a JSON object")
-    _check_numbers(data)
     return data
-
-
-def _check_numbers(data: dict) -> None:
-    """422 for a whole number outside MAX_INTEGER anywhere in the body, naming its field.
-    Walked with a stack: a body nested as deep as the parser allows must not overflow."""
-    stack = [(data, "")]
-    while stack:
-        value, path = stack.pop()
-        if isinstance(value, bool):
-            continue
-        if isinstance(value, int) and abs(value) > MAX_INTEGER:
-            raise ValidationError.field(path or "_",
-                                        f"number out of range (at most {MAX_INTEGER})")
-        if isinstance(value, dict):
-            stack += [(item, f"{path}.{key}" if path else str(key))
-                      for key, item in value.items()]
-        elif isinstance(value, list):
-            stack += [(item, path) for item in value]
 
 
 def int_arg(name: str, default: int | None = None, low: int = 1, high: int | None = MAX_ID):

@@ -15,6 +15,7 @@ from .auth import require
 from .inputs import int_arg, json_body, period_args
 
 RECENT_DELIVERIES = 200
+MAX_OCCURRENCES = 100  # ?limit= of /posts/{id}/occurrences
 # Open-ended searches for occurrences look ten years ahead, and never past the calendar's
 # end (where converting to a local time would overflow).
 OPEN_ENDED = timedelta(days=3653)
@@ -127,6 +128,6 @@ def publish_now(post_id):
 @bp.get("/posts/<id:post_id>/occurrences")
 def occurrences(post_id):
     post = posts.get(g.workspace_id, post_id)
-    limit = int_arg("limit", 10, high=100)
+    limit = int_arg("limit", 10, high=MAX_OCCURRENCES)
     return jsonify({"items": [serializers.occurrence(o)
                               for o in posts.occurrences(post, limit)]})
