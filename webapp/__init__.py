@@ -25,9 +25,13 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from . import database, health, web
     from .api import bp as api_bp
+    from .api.inputs import IdConverter, refuse_impossible_ids
     from .cli import init_app as init_cli
 
     database.init_app(app)
+    # Before any blueprint adds its routes: their rules are compiled as they are added.
+    app.url_map.converters["id"] = IdConverter
+    app.url_value_preprocessor(refuse_impossible_ids)
     web.init_app(app)
     app.register_blueprint(api_bp)
     app.register_blueprint(health.bp)

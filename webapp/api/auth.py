@@ -3,12 +3,11 @@
 from flask import g, request
 from sqlalchemy import select
 
-from ..errors import DomainError, Forbidden, NotFound
+from ..errors import DomainError, Forbidden
 from ..extensions import csrf, db
 from ..models import ApiToken, Membership
 from ..timeutil import now_utc
 from . import bp
-from .inputs import MAX_ID
 
 # Largest request body the API reads (a post's body is at most 100,000 characters).
 MAX_BODY_BYTES = 1024 * 1024
@@ -42,9 +41,6 @@ def authenticate():
     g.membership = membership
     # Reading a larger body answers 413 (in the API's error shape).
     request.max_content_length = MAX_BODY_BYTES
-    for name, value in (request.view_args or {}).items():
-        if isinstance(value, int) and value > MAX_ID:  # no such row; the database may
-            raise NotFound(f"{name.removesuffix('_id')} {value} not found")  # not take it
 
 
 def require(role: str) -> None:

@@ -24,26 +24,26 @@ def list_channels():
     return jsonify(serializers.paginate(query, serializers.channel, db.session))
 
 
-@bp.get("/channels/<int:channel_id>")
+@bp.get("/channels/<id:channel_id>")
 def get_channel(channel_id):
     return jsonify(serializers.channel(channels.get(g.workspace_id, channel_id)))
 
 
-@bp.patch("/channels/<int:channel_id>")
+@bp.patch("/channels/<id:channel_id>")
 def update_channel(channel_id):
     require("admin")
     channel = channels.get(g.workspace_id, channel_id)
     return jsonify(serializers.channel(channels.update(channel, g.user_id, json_body())))
 
 
-@bp.delete("/channels/<int:channel_id>")
+@bp.delete("/channels/<id:channel_id>")
 def delete_channel(channel_id):
     require("admin")
     channels.delete(channels.get(g.workspace_id, channel_id), g.user_id)
     return "", 204
 
 
-@bp.post("/channels/<int:channel_id>/check")
+@bp.post("/channels/<id:channel_id>/check")
 def check_channel(channel_id):
     require("editor")
     result = channels.check(channels.get(g.workspace_id, channel_id))

@@ -12,7 +12,10 @@ from ..services import deliveries
 from ..timeutil import now_utc
 from . import bp, serializers
 from .auth import require
-from .inputs import instant_arg, int_arg
+from .inputs import int_arg, period_args
+
+MAX_UPCOMING_HOURS = 168
+MAX_STATS_DAYS = 366
 
 
 @bp.get("/deliveries")
@@ -28,7 +31,7 @@ def list_deliveries():
         value = int_arg(name)
         if value:
             query = query.where(column == value)
-    start, end = instant_arg("from"), instant_arg("to")
+    start, end = period_args()
     if start:
         query = query.where(Delivery.due_at >= start)
     if end:
@@ -37,14 +40,14 @@ def list_deliveries():
     return jsonify(serializers.paginate(query, serializers.delivery, db.session))
 
 
-@bp.post("/deliveries/<int:delivery_id>/retry")
+@bp.post("/deliveries/<id:delivery_id>/retry")
 def retry_delivery(delivery_id):
     require("editor")
     delivery = deliveries.retry(deliveries.get(g.workspace_id, delivery_id), g.user_id)
     return jsonify(serializers.delivery(delivery))
 
 
-@bp.post("/deliveries/<int:delivery_id>/cancel")
+@bp.post("/deliveries/<id:delivery_id>/cancel")
 def cancel_delivery(delivery_id):
     require("editor")
     delivery = deliveries.cancel(deliveries.get(g.workspace_id, delivery_id), g.user_id)
@@ -53,7 +56,7 @@ def cancel_delivery(delivery_id):
 
 @bp.get("/schedule/upcoming")
 def upcoming():
-    hours = int_arg("hours", 24, high=168)
+    hours = int_arg("hours", 24, high=MAX_UPCOMING_HOURS)
     now = now_utc()
     rows = db.session.scalars(
         select(Delivery).where(Delivery.workspace_id == g.workspace_id,
@@ -66,4 +69,4 @@ def upcoming():
 
 @bp.get("/queue/stats")
 def queue_stats():
-    return jsonify(deliveries.stats(g.workspace_id, int_arg("days", 7, high=366)))
+    return jsonify(deliveries.stats(g.workspace_id, int_arg("days", 7, high=MAX_STATS_DAYS)))

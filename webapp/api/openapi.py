@@ -1,8 +1,26 @@
-"""GET /api/v1/openapi.json — the contract in OpenAPI 3 (tests check it against the routes)."""
+"""GET /api/v1/openapi.json — the contract in OpenAPI 3.
+
+Every bound, enum and pattern below is the constant the server checks, imported from where
+it is enforced, so that a client generated from the document (or a schema-driven fuzzer)
+finds no request the document calls valid refused for a reason it does not state, and no
+request it calls invalid accepted. What a schema cannot say (a time in the past, an unknown
+channel or zone, text too long for a platform) is said in the descriptions; the server
+answers it with 422 and names the field. tests/test_openapi.py checks this against the
+routes and the constants."""
 
 from flask import jsonify
 
+from ..models import DELIVERY_STATUSES
+from ..models.posts import POST_STATUSES, SCHEDULE_STATUSES
+from ..publishers import PUBLISHERS
+from ..services.channels import NAME_MAX, RATE_LIMIT_MAX
+from ..services.posts import BODY_MAX, EDITABLE_STATUSES, TITLE_MAX
+from ..services.schedules import MAX_COUNT
 from . import bp
+from .deliveries import MAX_STATS_DAYS, MAX_UPCOMING_HOURS
+from .inputs import INSTANT_PATTERN, MAX_ID
+from .posts import MAX_OCCURRENCES
+from .serializers import MAX_PAGE, MAX_PER_PAGE
 
 
 def _ref(name):
@@ -13,24 +31,70 @@ def _json(schema, description="OK"):
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-ERROR_RESPONSES = ((400, "BadRequest"), (401, "Unauthorized"), (403, "Forbidden"),
-                   (404, "NotFound"), (409, "Conflict"), (413, "PayloadTooLarge"),
-                   (422, "ValidationError"))
-ERRORS = {str(code): {"$ref": f"#/components/responses/{name}"}
-          for code, name in ERROR_RESPONSES}
-ID = [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}]
-PAGE = [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-        {"name": "per_page", "in": "query",
-         "schema": {"type": "integer", "minimum": 1, "maximum": 200}}]
+ERROR_RESPONSES = {
+    400: ("BadRequest", "The body is not JSON, not a JSON object, or not sent as "
+                        "application/json."),
+    401: ("Unauthorized", "No valid bearer token (WWW-Authenticate says which scheme)."),
+    403: ("Forbidden", "The token's role lacks the right."),
+    404: ("NotFound", "No such resource in the token's workspace (another workspace's "
+                      "looks the same)."),
+    409: ("Conflict", "The resource's state does not allow it (e.g. editing a post that went "
+                      "out, retrying a delivery that did not fail)."),
+    413: ("PayloadTooLarge", "The body is larger than 1 MiB."),
+    422: ("ValidationError", "A field is invalid; `fields` names each (dotted paths into "
+                             "the body, or the query parameter)."),
+}
+
+ID = [{"name": "id", "in": "path", "required": True,
+       "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}]
+PAGE = [{"name": "page", "in": "query", "allowEmptyValue": True,
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
+        {"name": "per_page", "in": "query", "allowEmptyValue": True,
+         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 50}}]
+INSTANT_QUERY = {"type": "string", "pattern": INSTANT_PATTERN,
+                 "description": "ISO 8601: a date, or a date and time to the minute or second "
+                                "(a fraction optional), with Z or an offset; none means UTC. "
+                                "February 29 is also taken in leap years."}
 
 
-def _query(*names):
-    return [{"name": n, "in": "query", "schema": {"type": "string"}} for n in names]
+def _count(high, default, description=None):
+    schema = {"type": "integer", "minimum": 1, "maximum": high, "default": default}
+    return schema | ({"description": description} if description else {})
 
 
-def _op(summary, ok, *, params=(), body=None, status="200"):
-    op = {"summary": summary, "parameters": list(params),
-          "responses": {status: ok, **ERRORS}}
+def _query(name, schema):
+    # An empty value (`?status=`) means the parameter's default, as if it were absent.
+    return {"name": name, "in": "query", "allowEmptyValue": True, "schema": schema}
+
+
+def _id_query(name):
+    return _query(name, {"type": "integer", "minimum": 1, "maximum": MAX_ID})
+
+
+def _period():
+    return [_query("from", INSTANT_QUERY),
+            _query("to", INSTANT_QUERY | {"description": INSTANT_QUERY["description"]
+                                          + " Not before `from` (422)."})]
+
+
+def _op(summary, ok, *, params=(), body=None, status="200", errors=(), description=None):
+    """An operation answering `ok` with `status`, or one of `errors` (401 always; 400, 413
+    and 422 when it reads a body; 404 when it names an id in its path; 422 when it reads
+    query parameters)."""
+    params = list(params)
+    codes = {401, *errors}
+    if body:
+        codes |= {400, 413, 422}
+    if any(p["in"] == "path" for p in params):
+        codes.add(404)
+    if any(p["in"] == "query" for p in params):
+        codes.add(422)
+    op = {"summary": summary, "parameters": params,
+          "responses": {status: ok, **{str(code): {
+              "$ref": f"#/components/responses/{ERROR_RESPONSES[code][0]}"}
+              for code in sorted(codes)}}}
+    if description:
+        op["description"] = description
     if body:
         op["requestBody"] = {"required": True,
                              "content": {"application/json": {"schema": _ref(body)}}}
@@ -38,58 +102,132 @@ def _op(summary, ok, *, params=(), body=None, status="200"):
 
 
 def _list(name):
-    return {"type": "object", "properties": {
+    return {"type": "object", "required": ["items", "page", "per_page", "total"], "properties": {
         "items": {"type": "array", "items": _ref(name)}, "page": {"type": "integer"},
         "per_page": {"type": "integer"}, "total": {"type": "integer"}}}
 
 
 NULLABLE_STR = {"type": "string", "nullable": True}
 INSTANT = {"type": "string", "format": "date-time", "nullable": True}
+# Text that must hold something besides whitespace (JSON Schema's pattern searches).
+NOT_BLANK = r"\S"
+COLOR = {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"}
+URL = {"type": "string", "pattern": r"^\s*https?://[^\s/?#@:\[\]]+",
+       "description": "http:// or https://; it must not point at a private or loopback "
+                      "address unless HERALD_ALLOW_PRIVATE_NETWORKS=1 (422)."}
+RATE_LIMIT = {"type": "integer", "minimum": 1, "maximum": RATE_LIMIT_MAX, "nullable": True}
+CHANNEL_NAME = {"type": "string", "minLength": 1, "maxLength": NAME_MAX, "pattern": NOT_BLANK}
+
+
+def _nullable_enum(values) -> dict:
+    # OpenAPI 3.0: `nullable` does not widen an `enum`; null must be one of its values.
+    return {"type": "string", "enum": [*values, None], "nullable": True}
+
+
+def _setting(cls, key: str, required: bool) -> dict:
+    if key.endswith("url"):
+        return dict(URL)
+    if key == "visibility":
+        return _nullable_enum(cls.visibilities)
+    if required:
+        return {"type": "string", "minLength": 1, "pattern": NOT_BLANK}
+    return {"type": "string", "nullable": True}
+
+
+def _config(cls, partial: bool = False) -> dict:
+    """A platform's `config`: its settings (credentials are write-only), nothing else."""
+    known = dict.fromkeys(cls.required_fields + cls.secret_fields + cls.optional_fields)
+    schema = {"type": "object", "additionalProperties": False, "properties": {
+        key: _setting(cls, key, key in cls.required_fields and not partial) for key in known}}
+    if not partial:
+        schema["required"] = list(cls.required_fields)
+    return schema
+
+
+def _channel_in(cls) -> dict:
+    return {"type": "object", "required": ["name", "platform", "config"], "properties": {
+        "name": CHANNEL_NAME, "platform": {"type": "string", "enum": [cls.platform]},
+        "config": _config(cls), "color": COLOR | {"nullable": True},
+        "rate_limit_per_hour": RATE_LIMIT, "paused": {"type": "boolean"}}}
+
+
+SCHEDULE_IN = {
+    "type": "object", "required": ["at", "timezone"],
+    "description": "The first occurrence must be in the future, and the rule must have one "
+                   "(422 otherwise).", "properties": {
+        "at": {"type": "string", "description": "local wall time (2026-12-01T09:00) or an "
+               "instant with an offset or Z; a time that is not one, or is in the past, is "
+               "422"},
+        "timezone": {"type": "string", "minLength": 1,
+                     "description": "an IANA zone such as Europe/Berlin (unknown zones: 422)"},
+        "recurrence": {"type": "string", "nullable": True, "description":
+                       "an RRULE, or daily / weekly / monthly (an invalid rule, or one that "
+                       "repeats too often, is 422)"},
+        "until": {"type": "string", "nullable": True,
+                  "description": "local date or date-time, not before `at`"},
+        "count": {"type": "integer", "minimum": 1, "maximum": MAX_COUNT, "nullable": True},
+        "action": {"type": "string", "enum": ["publish"]}}}
+
+POST_FIELDS = {
+    "title": {"type": "string", "maxLength": TITLE_MAX, "nullable": True},
+    "body": {"type": "string", "minLength": 1, "maxLength": BODY_MAX, "pattern": NOT_BLANK,
+             "description": "also at most what each channel's platform allows (422)"},
+    "channel_ids": {"type": "array", "nullable": True, "items": {
+        "type": "integer", "minimum": 1, "maximum": MAX_ID},
+        "description": "channels of the workspace (an unknown one is 422); a scheduled post "
+                       "needs at least one"},
+    "overrides": {"type": "object", "nullable": True,
+                  "additionalProperties": {"type": "string"},
+                  "description": "text per channel id, for channels among channel_ids"},
+    "schedule": _ref("ScheduleIn"),
+    "priority": {"type": "integer", "minimum": 1, "maximum": 10, "nullable": True},
+    "campaign_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID, "nullable": True,
+                    "description": "a campaign of the workspace (an unknown one is 422)"},
+    "tags": {"type": "array", "nullable": True, "items": {"type": "string"}},
+    "status": _nullable_enum(EDITABLE_STATUSES) | {
+        "description": "scheduled (the default with a schedule) needs a schedule"},
+}
 
 SCHEMAS = {
-    "Error": {"type": "object", "properties": {"error": {"type": "object", "properties": {
-        "code": {"type": "string"}, "message": {"type": "string"},
-        "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}}},
-    "ChannelIn": {"type": "object", "required": ["name", "platform", "config"], "properties": {
-        "name": {"type": "string"}, "platform": {"type": "string",
-                                                 "enum": ["webhook", "mastodon"]},
-        "config": {"type": "object", "description": "webhook: url, secret?; mastodon: "
-                   "instance_url, access_token. Credentials are write-only."},
-        "color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
-        "rate_limit_per_hour": {"type": "integer", "nullable": True},
-        "paused": {"type": "boolean"}}},
-    "ChannelPatch": {"type": "object", "description": "Any of ChannelIn's fields except "
-                     "platform (which cannot change). Config keys not given keep their "
-                     "values; a null removes one (e.g. a webhook's secret).", "properties": {
-        "name": {"type": "string"}, "config": {"type": "object"},
-        "color": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
-        "rate_limit_per_hour": {"type": "integer", "nullable": True},
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+        "type": "object", "required": ["code", "message", "fields"], "properties": {
+            "code": {"type": "string"}, "message": {"type": "string"},
+            "fields": {"type": "object", "additionalProperties": {"type": "string"}}}}}},
+    **{f"ChannelIn{cls.platform.title()}": _channel_in(cls) for cls in PUBLISHERS.values()},
+    "ChannelIn": {"type": "object", "description": "Credentials inside config are "
+                  "write-only: responses only say whether each is set.",
+                  "oneOf": [_ref(f"ChannelIn{cls.platform.title()}")
+                            for cls in PUBLISHERS.values()],
+                  "discriminator": {"propertyName": "platform", "mapping": {
+                      cls.platform: f"#/components/schemas/ChannelIn{cls.platform.title()}"
+                      for cls in PUBLISHERS.values()}}},
+    "ChannelPatch": {"type": "object", "description": "Any of ChannelIn's fields but "
+                     "platform, which cannot change (sent, it must be the channel's own; 422 "
+                     "otherwise). Config keys not given keep their values; a null removes "
+                     "one (e.g. a webhook's secret); keys are the channel's platform's "
+                     "(others are 422).", "properties": {
+        "name": CHANNEL_NAME,
+        "config": {"type": "object", "nullable": True, "properties": {
+            key: schema for cls in PUBLISHERS.values()
+            for key, schema in _config(cls, partial=True)["properties"].items()}},
+        "color": COLOR | {"nullable": True}, "rate_limit_per_hour": RATE_LIMIT,
         "paused": {"type": "boolean"}}},
     "Channel": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "name": {"type": "string"}, "platform": {"type": "string"},
+        "id": {"type": "integer"}, "name": {"type": "string"},
+        "platform": {"type": "string", "enum": sorted(PUBLISHERS)},
         "color": {"type": "string"}, "config": {"type": "object"},
         "rate_limit_per_hour": {"type": "integer", "nullable": True},
         "paused": {"type": "boolean"}, "created_at": INSTANT, "updated_at": INSTANT}},
-    "ScheduleIn": {"type": "object", "required": ["at", "timezone"], "properties": {
-        "at": {"type": "string", "description": "local wall time (2026-12-01T09:00) or an "
-               "instant with offset/Z"},
-        "timezone": {"type": "string", "description": "IANA zone"},
-        "recurrence": {"type": "string", "nullable": True,
-                       "description": "RRULE, or daily / weekly / monthly"},
-        "until": NULLABLE_STR, "count": {"type": "integer", "nullable": True}}},
-    "PostIn": {"type": "object", "properties": {
-        "title": {"type": "string"}, "body": {"type": "string"},
-        "channel_ids": {"type": "array", "items": {"type": "integer"}},
-        "overrides": {"type": "object", "additionalProperties": {"type": "string"}},
-        "schedule": _ref("ScheduleIn"), "priority": {"type": "integer", "minimum": 1,
-                                                     "maximum": 10},
-        "campaign_id": {"type": "integer", "nullable": True},
-        "tags": {"type": "array", "items": {"type": "string"}},
-        "status": {"type": "string", "enum": ["draft", "scheduled"]}}},
+    "ScheduleIn": SCHEDULE_IN,
+    "PostIn": {"type": "object", "required": ["body"], "properties": POST_FIELDS},
+    "PostPatch": {"type": "object", "description": "Any of PostIn's fields. A post that went "
+                  "out and has nothing left to come keeps its text, channels and schedule "
+                  "(409); its tags and campaign can change.", "properties": POST_FIELDS},
     "Schedule": {"type": "object", "properties": {
         "id": {"type": "integer"}, "action": {"type": "string"}, "at": {"type": "string"},
         "timezone": {"type": "string"}, "recurrence": NULLABLE_STR, "until": NULLABLE_STR,
-        "count": {"type": "integer", "nullable": True}, "status": {"type": "string"},
+        "count": {"type": "integer", "nullable": True},
+        "status": {"type": "string", "enum": list(SCHEDULE_STATUSES)},
         "next_run_at": INSTANT, "run_count": {"type": "integer"},
         "error_count": {"type": "integer"}}},
     "Post": {"type": "object", "properties": {
@@ -97,17 +235,14 @@ SCHEMAS = {
         "channel_ids": {"type": "array", "items": {"type": "integer"}},
         "overrides": {"type": "object"}, "tags": {"type": "array", "items": {"type": "string"}},
         "priority": {"type": "integer"}, "campaign_id": {"type": "integer", "nullable": True},
-        "status": {"type": "string", "enum": ["draft", "pending_approval", "scheduled",
-                                              "published", "partially_published", "failed",
-                                              "cancelled"]},
+        "status": {"type": "string", "enum": list(POST_STATUSES)},
         "created_at": INSTANT, "updated_at": INSTANT,
         "schedules": {"type": "array", "items": _ref("Schedule")},
         "deliveries": {"type": "array", "items": _ref("Delivery")}}},
     "Delivery": {"type": "object", "properties": {
         "id": {"type": "integer"}, "post_id": {"type": "integer"},
         "channel_id": {"type": "integer"}, "due_at": INSTANT,
-        "status": {"type": "string", "enum": ["pending", "queued", "publishing", "published",
-                                              "retrying", "failed", "cancelled"]},
+        "status": {"type": "string", "enum": list(DELIVERY_STATUSES)},
         "attempts": {"type": "integer"}, "last_error": NULLABLE_STR,
         "external_id": NULLABLE_STR, "external_url": NULLABLE_STR,
         "started_at": INSTANT, "finished_at": INSTANT, "next_attempt_at": INSTANT,
@@ -117,59 +252,67 @@ SCHEMAS = {
         "warnings": {"type": "array", "items": {"type": "string"}}}},
 }
 
+POST = _json(_ref("Post"))
+EDIT = (403, 409)  # an editor's action on a post or delivery, which its state may refuse
+
 PATHS = {
     "/channels": {
         "get": _op("List channels", _json(_list("Channel")), params=PAGE),
-        "post": _op("Connect a channel", _json(_ref("Channel"), "Created"), body="ChannelIn",
-                    status="201")},
+        "post": _op("Connect a channel (admins)", _json(_ref("Channel"), "Created"),
+                    body="ChannelIn", status="201", errors=(403,))},
     "/channels/{id}": {
         "get": _op("A channel", _json(_ref("Channel")), params=ID),
-        "patch": _op("Change a channel", _json(_ref("Channel")), params=ID,
-                     body="ChannelPatch"),
-        "delete": _op("Remove a channel", {"description": "Removed"}, params=ID,
-                      status="204")},
+        "patch": _op("Change a channel (admins)", _json(_ref("Channel")), params=ID,
+                     body="ChannelPatch", errors=(403,)),
+        "delete": _op("Remove a channel (admins)", {"description": "Removed"}, params=ID,
+                      status="204", errors=(403,))},
     "/channels/{id}/check": {"post": _op("Check a channel's connection", _json(
-        {"type": "object", "properties": {"ok": {"type": "boolean"},
-                                          "error": {"type": "string"}}}), params=ID)},
+        {"type": "object", "required": ["ok"], "properties": {
+            "ok": {"type": "boolean"}, "error": {"type": "string"}}}), params=ID,
+        errors=(403,))},
     "/posts": {
-        "get": _op("List posts", _json(_list("Post")), params=PAGE + _query(
-            "status", "channel_id", "campaign_id", "from", "to")),
+        "get": _op("List posts", _json(_list("Post")), params=PAGE + [
+            _query("status", {"type": "string", "enum": list(POST_STATUSES)}),
+            _id_query("channel_id"), _id_query("campaign_id"), *_period()],
+            description="`from`/`to` keep the posts with an occurrence between them."),
         "post": _op("Create a post (and schedule it)", _json(_ref("Post"), "Created"),
-                    body="PostIn", status="201")},
+                    body="PostIn", status="201", errors=(403,))},
     "/posts/{id}": {
-        "get": _op("A post with its schedules and deliveries", _json(_ref("Post")), params=ID),
-        "patch": _op("Change a post; a new schedule moves every pending delivery",
-                     _json(_ref("Post")), params=ID, body="PostIn"),
-        "delete": _op("Cancel a post's pending deliveries", _json(_ref("Post")), params=ID)},
-    "/posts/{id}/pause": {"post": _op("Pause", _json(_ref("Post")), params=ID)},
-    "/posts/{id}/resume": {"post": _op("Resume", _json(_ref("Post")), params=ID)},
-    "/posts/{id}/publish-now": {"post": _op("Publish now", _json(_ref("Post")), params=ID)},
+        "get": _op("A post with its schedules and deliveries", POST, params=ID),
+        "patch": _op("Change a post; a new schedule moves every pending delivery", POST,
+                     params=ID, body="PostPatch", errors=EDIT),
+        "delete": _op("Cancel a post's pending deliveries", POST, params=ID,
+                      errors=(403,))},
+    "/posts/{id}/pause": {"post": _op("Pause (409 without an active schedule)", POST,
+                                      params=ID, errors=EDIT)},
+    "/posts/{id}/resume": {"post": _op("Resume (409 when not paused)", POST, params=ID,
+                                       errors=EDIT)},
+    "/posts/{id}/publish-now": {"post": _op("Publish now (409 when cancelled or without "
+                                            "channels)", POST, params=ID, errors=EDIT)},
     "/posts/{id}/occurrences": {"get": _op("Next occurrences", _json(
-        {"type": "object", "properties": {"items": {"type": "array",
-                                                    "items": _ref("Occurrence")}}}),
-        params=ID + [{"name": "limit", "in": "query",
-                      "schema": {"type": "integer", "minimum": 1, "maximum": 100}}])},
-    "/deliveries": {"get": _op("List deliveries", _json(_list("Delivery")), params=PAGE + _query(
-        "status", "channel_id", "post_id", "from", "to"))},
-    "/deliveries/{id}/retry": {"post": _op("Retry a failed delivery", _json(_ref("Delivery")),
-                                           params=ID)},
-    "/deliveries/{id}/cancel": {"post": _op("Cancel a delivery not yet published",
-                                            _json(_ref("Delivery")), params=ID)},
+        {"type": "object", "required": ["items"], "properties": {
+            "items": {"type": "array", "items": _ref("Occurrence")}}}),
+        params=ID + [_query("limit", _count(MAX_OCCURRENCES, 10))])},
+    "/deliveries": {"get": _op("List deliveries", _json(_list("Delivery")), params=PAGE + [
+        _query("status", {"type": "string", "enum": list(DELIVERY_STATUSES)}),
+        _id_query("channel_id"), _id_query("post_id"), *_period()])},
+    "/deliveries/{id}/retry": {"post": _op("Retry a failed delivery (409 otherwise)",
+                                           _json(_ref("Delivery")), params=ID, errors=EDIT)},
+    "/deliveries/{id}/cancel": {"post": _op("Cancel a delivery not yet published (409 "
+                                            "otherwise)", _json(_ref("Delivery")), params=ID,
+                                            errors=EDIT)},
     "/schedule/upcoming": {"get": _op("Deliveries due in the next hours", _json(
-        {"type": "object", "properties": {"hours": {"type": "integer"},
-                                          "count": {"type": "integer"},
-                                          "items": {"type": "array",
-                                                    "items": _ref("Delivery")}}}),
-        params=[{"name": "hours", "in": "query",
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 168}}])},
+        {"type": "object", "required": ["hours", "count", "items"], "properties": {
+            "hours": {"type": "integer"}, "count": {"type": "integer"},
+            "items": {"type": "array", "items": _ref("Delivery")}}}),
+        params=[_query("hours", _count(MAX_UPCOMING_HOURS, 24))])},
     "/queue/stats": {"get": _op("Queue figures", _json({"type": "object", "properties": {
         "days": {"type": "integer"}, "total": {"type": "integer"},
         "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
         "success_rate": {"type": "number", "nullable": True},
         "average_wait_seconds": {"type": "number", "nullable": True},
-        "average_processing_seconds": {"type": "number", "nullable": True}}}), params=[
-        {"name": "days", "in": "query", "schema": {"type": "integer", "minimum": 1,
-                                                   "maximum": 366}}])},
+        "average_processing_seconds": {"type": "number", "nullable": True}}}),
+        params=[_query("days", _count(MAX_STATS_DAYS, 7))])},
     "/openapi.json": {"get": {"summary": "This document", "security": [], "parameters": [],
                               "responses": {"200": _json({"type": "object"})}}},
 }
@@ -183,11 +326,13 @@ DOCUMENT = {
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         "schemas": SCHEMAS,
-        "responses": {name: _json(_ref("Error"), name) for _, name in ERROR_RESPONSES},
+        "responses": {name: _json(_ref("Error"), description)
+                      for name, description in ERROR_RESPONSES.values()},
     },
 }
 
 
 @bp.get("/openapi.json")
 def openapi():
+    """The document above (no token needed)."""
     return jsonify(DOCUMENT)

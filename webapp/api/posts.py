@@ -12,9 +12,10 @@ from ..models.posts import POST_STATUSES
 from ..services import posts
 from . import bp, serializers
 from .auth import require
-from .inputs import instant_arg, int_arg, json_body
+from .inputs import int_arg, json_body, period_args
 
 RECENT_DELIVERIES = 200
+MAX_OCCURRENCES = 100  # ?limit= of /posts/{id}/occurrences
 # Open-ended searches for occurrences look ten years ahead, and never past the calendar's
 # end (where converting to a local time would overflow).
 OPEN_ENDED = timedelta(days=3653)
@@ -52,7 +53,7 @@ def list_posts():
     campaign_id = int_arg("campaign_id")
     if campaign_id:
         query = query.where(Post.campaign_id == campaign_id)
-    start, end = instant_arg("from"), instant_arg("to")
+    start, end = period_args()
     if start or end:
         query = query.where(Post.id.in_(_posts_with_occurrences(start, end)))
     query = query.order_by(Post.id.desc())
@@ -61,8 +62,6 @@ def list_posts():
 
 def _posts_with_occurrences(start, end) -> list[int]:
     """Ids of the workspace's posts with a delivery or a scheduled occurrence in [start, end]."""
-    if start and end and end < start:
-        raise ValidationError.field("to", "is before 'from'")
     deliveries = select(Delivery.post_id).where(Delivery.workspace_id == g.workspace_id)
     if start:
         deliveries = deliveries.where(Delivery.due_at >= start)
@@ -90,45 +89,45 @@ def _posts_with_occurrences(start, end) -> list[int]:
     return list(ids)
 
 
-@bp.get("/posts/<int:post_id>")
+@bp.get("/posts/<id:post_id>")
 def get_post(post_id):
     return jsonify(_render(posts.get(g.workspace_id, post_id)))
 
 
-@bp.patch("/posts/<int:post_id>")
+@bp.patch("/posts/<id:post_id>")
 def update_post(post_id):
     require("editor")
     post = posts.update_post(posts.get(g.workspace_id, post_id), g.user_id, json_body())
     return jsonify(_render(post))
 
 
-@bp.delete("/posts/<int:post_id>")
+@bp.delete("/posts/<id:post_id>")
 def delete_post(post_id):
     require("editor")
     return jsonify(_render(posts.cancel(posts.get(g.workspace_id, post_id), g.user_id)))
 
 
-@bp.post("/posts/<int:post_id>/pause")
+@bp.post("/posts/<id:post_id>/pause")
 def pause_post(post_id):
     require("editor")
     return jsonify(_render(posts.pause(posts.get(g.workspace_id, post_id), g.user_id)))
 
 
-@bp.post("/posts/<int:post_id>/resume")
+@bp.post("/posts/<id:post_id>/resume")
 def resume_post(post_id):
     require("editor")
     return jsonify(_render(posts.resume(posts.get(g.workspace_id, post_id), g.user_id)))
 
 
-@bp.post("/posts/<int:post_id>/publish-now")
+@bp.post("/posts/<id:post_id>/publish-now")
 def publish_now(post_id):
     require("editor")
     return jsonify(_render(posts.publish_now(posts.get(g.workspace_id, post_id), g.user_id)))
 
 
-@bp.get("/posts/<int:post_id>/occurrences")
+@bp.get("/posts/<id:post_id>/occurrences")
 def occurrences(post_id):
     post = posts.get(g.workspace_id, post_id)
-    limit = int_arg("limit", 10, high=100)
+    limit = int_arg("limit", 10, high=MAX_OCCURRENCES)
     return jsonify({"items": [serializers.occurrence(o)
                               for o in posts.occurrences(post, limit)]})

@@ -57,19 +57,20 @@ def occurrence(o) -> dict:
 
 
 def page_args() -> tuple[int, int]:
+    """`page` (1 to MAX_PAGE) and `per_page` (1 to MAX_PER_PAGE), or 422 naming each wrong one."""
     fields = {}
     values = []
-    for name, default in (("page", 1), ("per_page", 50)):
+    for name, default, high in (("page", 1, MAX_PAGE), ("per_page", 50, MAX_PER_PAGE)):
         raw = request.args.get(name) or str(default)
-        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_PAGE:
-            fields[name] = f"must be a whole number from 1 to {MAX_PAGE}"
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= high:
+            fields[name] = f"must be a whole number from 1 to {high}"
             values.append(default)
         else:
             values.append(int(raw))
     if fields:
         raise ValidationError("invalid pagination", fields)
     page, per_page = values
-    return page, min(per_page, MAX_PER_PAGE)
+    return page, per_page
 
 
 def paginate(query, render, session) -> dict:

@@ -5,21 +5,9 @@ signed-in user and works inside that user's workspace (see `context.current_work
 """
 
 from flask import Blueprint
-from werkzeug.routing import IntegerConverter
 
+# Ids in paths (`<id:...>`) use the converter the app factory registers (api.inputs).
 bp = Blueprint("pages", __name__)
-
-
-class IdConverter(IntegerConverter):
-    """A positive database id that fits a 32-bit column: larger numbers are 404s, not
-    database overflow errors."""
-
-    def __init__(self, url_map):
-        super().__init__(url_map, min=1, max=2**31 - 1)
-
-
-# Registered before the routes below are added to the app's URL map.
-bp.record_once(lambda state: state.app.url_map.converters.setdefault("id", IdConverter))
 
 from . import (  # noqa: E402,F401
     channels,

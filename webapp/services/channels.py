@@ -16,6 +16,8 @@ from ..publishers.http import unsafe_character
 from .validation import Errors, integer, text
 
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
+NAME_MAX = 120
+RATE_LIMIT_MAX = 100_000  # posts per hour
 
 
 def get(workspace_id: int, channel_id) -> Channel:
@@ -32,7 +34,7 @@ def _apply(channel: Channel, data: dict, partial: bool) -> None:
         return name in data or not partial
 
     if given("name"):
-        name = text(data.get("name"), "name", errors, max_length=120, required=True)
+        name = text(data.get("name"), "name", errors, max_length=NAME_MAX, required=True)
         _refuse_unsafe_characters("name", name, errors)
         channel.name = name
     if not partial:
@@ -50,7 +52,8 @@ def _apply(channel: Channel, data: dict, partial: bool) -> None:
             channel.color = data["color"].lower()
     if given("rate_limit_per_hour"):
         channel.rate_limit_per_hour = integer(data.get("rate_limit_per_hour"),
-                                              "rate_limit_per_hour", errors, low=1, high=100_000)
+                                              "rate_limit_per_hour", errors, low=1,
+                                              high=RATE_LIMIT_MAX)
     if "paused" in data:
         if not isinstance(data["paused"], bool):
             errors.add("paused", "must be true or false")

@@ -8,7 +8,7 @@ from .. import planner, post_status
 from ..audit import record
 from ..errors import Conflict, ValidationError
 from ..extensions import db
-from ..models import Campaign, Channel, Delivery, Post, Schedule
+from ..models import OPEN, Campaign, Channel, Delivery, Post, Schedule
 from ..publishers import PUBLISHERS
 from ..timeutil import now_utc
 from . import schedules
@@ -195,9 +195,32 @@ def _withdraw(post: Post, reason: str, keep_history: bool) -> None:
     db.session.expire_all()
 
 
-def update_post(post: Post, user_id: int | None, data: dict) -> Post:
+# What a post sends: once it went out everywhere, these can no longer change (409).
+# Tags and campaign only file the post, and stay editable.
+SENT_FIELDS = ("title", "body", "overrides", "channel_ids", "schedule", "status")
+
+
+def _check_editable(post: Post, data: dict) -> None:
+    """409 when `data` changes what a finished post sent: a cancelled post, or one with
+    nothing left to come (no open delivery, no schedule with a next run) that went out on
+    at least one channel. A recurring post with occurrences to come stays editable (the
+    change applies to them), and so does a post that only failed, so it can be fixed and
+    retried."""
+    if not any(name in data for name in SENT_FIELDS):
+        return
     if post.status == "cancelled":
         raise Conflict("the post is cancelled; create a new one")
+    if any(s.status in ("active", "paused") and s.next_run_at for s in post.schedules):
+        return
+    statuses = set(db.session.scalars(
+        select(Delivery.status).where(Delivery.post_id == post.id).distinct()))
+    if "published" in statuses and not statuses & set(OPEN):
+        raise Conflict(f"post {post.id} went out and has nothing left to come: its text, "
+                       "channels and schedule can no longer change; create a new post")
+
+
+def update_post(post: Post, user_id: int | None, data: dict) -> Post:
+    _check_editable(post, data)
     fields, spec = _read(post.workspace_id, data, post)
     before = snapshot(post)
     was = post.status
