@@ -20,6 +20,7 @@ from . import notifications, planner, post_status, publishers, queueing
 from .audit import record
 from .extensions import db
 from .models import CLAIMABLE, Delivery
+from .publishers.base import safe_result
 from .timeutil import iso_utc, now_utc
 
 log = logging.getLogger(__name__)
@@ -66,14 +67,14 @@ def publish_batch(items: list[list[int]]) -> str:
     _prepare(sendings)
     db.session.rollback()  # no transaction open during the HTTP requests
     _send(sendings)
+    for s in sendings:
+        s.result = safe_result(s.result)
 
     published = [s for s in sendings if s.result.ok]
     record_successes(published, worker)
     for s in sendings:
         if not s.result.ok:
-            record_failure(s.delivery_id, s.attempts, worker, s.result.error,
-                           transient=s.result.transient, delay=s.result.retry_after,
-                           at_least=True)
+            _record_failure_contained(s, worker)
     return f"{len(published)} published, {len(sendings) - len(published)} failed"
 
 
@@ -179,9 +180,30 @@ def _finish(delivery_id: int, attempts: int, worker: str | None, **values) -> bo
 
 def record_successes(published: list[Sending], worker: str) -> None:
     """Mark sent deliveries published: one executemany, conditional on each still being
-    this worker's claim, and one transaction."""
+    this worker's claim, and one transaction.
+
+    What a platform accepted is never left in `publishing` (it would be sent again): if the
+    batch cannot be recorded, each delivery is recorded on its own, and one whose platform
+    reference cannot be stored is recorded published without it."""
     if not published:
         return
+    try:
+        _mark_published(published, worker, references=True)
+        return
+    except Exception:
+        db.session.rollback()
+        log.exception("could not record %s published deliveries together", len(published))
+    for sending in published:
+        try:
+            _mark_published([sending], worker, references=True)
+        except Exception:
+            db.session.rollback()
+            log.exception("recording delivery %s without its platform reference",
+                          sending.delivery_id)
+            _mark_published([sending], worker, references=False)
+
+
+def _mark_published(published: list[Sending], worker: str, references: bool) -> None:
     table = Delivery.__table__
     db.session.execute(
         update(table)
@@ -189,10 +211,28 @@ def record_successes(published: list[Sending], worker: str) -> None:
                table.c.attempts == bindparam("made"), table.c.claimed_by == worker)
         .values(status="published", finished_at=now_utc(), last_error=None,
                 external_id=bindparam("external_id"), external_url=bindparam("external_url")),
-        [{"delivery_id": s.delivery_id, "made": s.attempts, "external_id": s.result.external_id,
-          "external_url": s.result.external_url} for s in published])
+        [{"delivery_id": s.delivery_id, "made": s.attempts,
+          "external_id": s.result.external_id if references else None,
+          "external_url": s.result.external_url if references else None} for s in published])
     post_status.refresh_many({s.post_id for s in published})
     db.session.commit()
+
+
+def _record_failure_contained(sending: Sending, worker: str) -> None:
+    """record_failure for one delivery of a batch; should its error text still be refused,
+    the failure is recorded without it, so the rest of the batch is recorded all the same."""
+    result = sending.result
+    try:
+        record_failure(sending.delivery_id, sending.attempts, worker, result.error,
+                       transient=result.transient, delay=result.retry_after, at_least=True)
+        return
+    except Exception:
+        db.session.rollback()
+        log.exception("could not record the failure of delivery %s as given",
+                      sending.delivery_id)
+    record_failure(sending.delivery_id, sending.attempts, worker,
+                   "the platform's answer could not be saved", transient=result.transient,
+                   delay=result.retry_after, at_least=True)
 
 
 def record_failure(delivery_id: int, attempts: int, worker: str | None, error: str | None, *,

@@ -12,7 +12,7 @@ from urllib3 import HTTPHeaderDict
 
 from ..errors import ValidationError
 from ..timeutil import now_utc
-from .base import PublishResult
+from .base import PublishResult, clean_text
 
 # The contract (API.md): 408, 429 and 5xx are transient; every other 4xx is permanent.
 TRANSIENT_STATUSES = {408, 429}
@@ -89,7 +89,7 @@ def classify(response: Reply) -> PublishResult | None:
     if 200 <= response.status_code < 300:
         return None
     reason = f"HTTP {response.status_code}"
-    detail = response.text[:300].strip()
+    detail = clean_text(response.text[:300], 300)
     if detail:
         reason += f": {detail}"
     transient = response.status_code in TRANSIENT_STATUSES or response.status_code >= 500
