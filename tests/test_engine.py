@@ -576,3 +576,68 @@ def test_hostile_platform_replies_are_contained_to_their_own_delivery(api, webho
 def webhook_path(row: Delivery) -> str:
     """The path of the webhook channel a delivery went to ("/c0" for make_channels' first)."""
     return "/" + row.channel.config["url"].rsplit("/", 1)[1]
+
+
+def test_posts_saved_near_their_time_share_the_job_of_their_second(api, webhook, runner,
+                                                                   app):
+    app.config["HERALD_BATCH_SIZE"] = 3
+    channel_ids = make_channels(api, webhook, 2)
+    at = soon(4)  # within the planner's lead: jobs are given as the posts are saved
+    posts = [schedule_post(api, channel_ids[:1] if i % 2 else channel_ids, at=at)
+             for i in range(5)]
+    ids = [d["id"] for p in posts for d in p["deliveries"]]
+    # 8 deliveries saved one post at a time, in jobs of at most 3: three jobs, not five.
+    jobs = {delivery(i).job_id for i in ids}
+    assert len(jobs) == 3 and jobs == scheduled_job_ids()
+    assert planner.plan()["enqueued"] == 0 and scheduled_job_ids() == jobs
+    wait_until(at)
+    rows = runner.until_settled(ids)
+    assert all(r.status == "published" and r.attempts == 1 for r in rows)
+    got = webhook.posts()
+    assert sorted(r.json()["delivery_id"] for r in got) == sorted(ids)
+    assert min(r.at for r in got) >= rows[0].due_at.timestamp()
+
+
+def test_a_job_publishes_what_joined_it_even_when_its_first_delivery_left(
+        api, hook_channel, webhook, runner):
+    at = soon(4)
+    first, joiner = (schedule_post(api, [hook_channel["id"]], at=at) for _ in range(2))
+    [job] = scheduled_job_ids()
+    assert delivery(joiner["deliveries"][0]["id"]).job_id == job
+    # The job was made for `first`; cancelling it keeps the job for the one that joined.
+    assert api.delete(f"/posts/{first['id']}").status_code == 200
+    assert scheduled_job_ids() == {job}
+    wait_until(at)
+    [row] = runner.until_settled([joiner["deliveries"][0]["id"]])
+    assert row.status == "published"
+    assert [r.json()["post_id"] for r in webhook.posts()] == [joiner["id"]]
+
+
+def test_a_post_saved_after_its_seconds_job_went_to_a_worker_gets_its_own(
+        api, hook_channel, webhook, runner):
+    at = soon(1.5)
+    first = schedule_post(api, [hook_channel["id"]], at=at)
+    [job] = scheduled_job_ids()
+    # The scheduler hands the job to the queue a second ahead: from then on a worker may
+    # have claimed, so nothing joins it.
+    wait_until(at, -queueing.HANDED_OVER_AHEAD.total_seconds() + 0.1)
+    queueing.scheduler().enqueue_jobs()
+    assert scheduled_job_ids() == set()
+    late = schedule_post(api, [hook_channel["id"]], at=at)
+    assert delivery(late["deliveries"][0]["id"]).job_id not in (None, job)
+    ids = [first["deliveries"][0]["id"], late["deliveries"][0]["id"]]
+    rows = runner.until_settled(ids)
+    assert [r.status for r in rows] == ["published"] * 2 and len(webhook.posts()) == 2
+
+
+def test_a_lost_job_is_recreated_for_the_deliveries_that_joined_it(api, hook_channel,
+                                                                   webhook, runner):
+    at = soon(4)
+    posts = [schedule_post(api, [hook_channel["id"]], at=at) for _ in range(3)]
+    ids = [p["deliveries"][0]["id"] for p in posts]
+    assert len(scheduled_job_ids()) == 1
+    queueing.redis().flushall()
+    assert planner.plan()["restored"] == 3
+    wait_until(at)
+    rows = runner.until_settled(ids)
+    assert [r.status for r in rows] == ["published"] * 3 and len(webhook.posts()) == 3

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from rq import get_current_job
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
@@ -43,15 +44,22 @@ class Sending:
 
 
 def publish_batch(items: list[list[int]]) -> str:
-    """RQ job: publish the given attempts ([delivery id, attempts made], all due in the same
-    second): claim them together, send them concurrently, record each outcome."""
-    expected = dict((delivery_id, attempt) for delivery_id, attempt in items)
-    rows = db.session.execute(
-        select(Delivery.id, Delivery.status, Delivery.attempts, Delivery.next_attempt_at)
-        .where(Delivery.id.in_(expected))).all()
+    """RQ job: publish the deliveries of one second that name this job (Delivery.job_id):
+    the attempts it was made with (`items`: [delivery id, attempts made]) and any that
+    joined it since (planner.enqueue). Claims them together, sends them concurrently,
+    records each outcome. Called outside a job, it publishes `items`."""
+    job = get_current_job()
+    job_id = job.id if job else None
+    query = select(Delivery.id, Delivery.status, Delivery.attempts, Delivery.next_attempt_at)
+    if job_id:
+        rows = db.session.execute(query.where(Delivery.job_id == job_id)).all()
+    else:
+        expected = dict((delivery_id, attempt) for delivery_id, attempt in items)
+        rows = [r for r in db.session.execute(query.where(Delivery.id.in_(expected)))
+                if r.attempts == expected[r.id]]
     db.session.rollback()  # hold no transaction while waiting
     now = now_utc()
-    live = [r for r in rows if r.attempts == expected[r.id] and r.status in CLAIMABLE
+    live = [r for r in rows if r.status in CLAIMABLE
             and (r.next_attempt_at - now).total_seconds() <= MAX_EARLY_WAIT]
     if not live:
         return "nothing to publish"
@@ -60,8 +68,8 @@ def publish_batch(items: list[list[int]]) -> str:
         time.sleep(wait)
 
     worker = queueing.process_name()
-    sendings = [Sending(delivery_id, attempt + 1)
-                for delivery_id, attempt in claim([(r.id, r.attempts) for r in live], worker)]
+    sendings = [Sending(delivery_id, attempt + 1) for delivery_id, attempt
+                in claim([(r.id, r.attempts) for r in live], worker, job_id)]
     if not sendings:
         return "claimed elsewhere"
     _prepare(sendings)
@@ -141,19 +149,23 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {message}"[:500]
 
 
-def claim(attempts: list[tuple[int, int]], worker: str) -> list[tuple[int, int]]:
+def claim(attempts: list[tuple[int, int]], worker: str,
+          job_id: str | None = None) -> list[tuple[int, int]]:
     """Move deliveries ([(id, attempts made)]) to `publishing` unless someone else already
-    did; returns those this worker claimed. One conditional UPDATE per attempt number."""
+    did; returns those this worker claimed. One conditional UPDATE per attempt number.
+    With `job_id`, only deliveries that still name that job are claimed: one moved,
+    cancelled or given another job meanwhile stays where it is."""
     now = now_utc()
     by_attempt: dict[int, list[int]] = {}
     for delivery_id, attempt in attempts:
         by_attempt.setdefault(attempt, []).append(delivery_id)
+    in_job = (Delivery.job_id == job_id,) if job_id else ()
     claimed = []
     for attempt, ids in by_attempt.items():
         claimed += [(delivery_id, attempt) for delivery_id in db.session.scalars(
             update(Delivery)
             .where(Delivery.id.in_(ids), Delivery.attempts == attempt,
-                   Delivery.status.in_(CLAIMABLE),
+                   Delivery.status.in_(CLAIMABLE), *in_job,
                    Delivery.next_attempt_at <= now + timedelta(seconds=1))
             .values(status="publishing", attempts=attempt + 1, started_at=now,
                     claimed_by=worker, finished_at=None, job_id=None)
