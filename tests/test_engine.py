@@ -543,7 +543,7 @@ def test_a_planner_pass_writes_rows_for_the_soonest_schedules_first_within_its_t
 
 def test_hostile_platform_replies_are_contained_to_their_own_delivery(api, webhook, runner):
     # One batch across channels; each channel's path answers its own way.
-    channel_ids = make_channels(api, webhook, 6)
+    channel_ids = make_channels(api, webhook, 7)
     webhook.by_path.update({
         # A lone surrogate, as a raw JSON escape: no database can store it.
         "/c1": [Reply(200, '{"id": "x\\ud800", "url": "https://example.org/\\ud800"}')],
@@ -553,13 +553,15 @@ def test_hostile_platform_replies_are_contained_to_their_own_delivery(api, webho
         "/c3": [Reply(400, "bad\x00request\x07 here")],
         "/c4": [Reply(400, "e" * 10_000_000)],  # a 10 MB error body
         "/c5": [Reply(200, b"\xff\xfe<html>not json\x00</html>")],
+        "/c6": [Reply(200, "[" * 100_000)],  # too deeply nested for the JSON parser
     })
     post = schedule_post(api, channel_ids, at=soon(1.0))
     ids = [d["id"] for d in post["deliveries"]]
     rows = {webhook_path(r): r for r in runner.until_settled(ids)}
 
     assert rows["/c0"].status == "published" and rows["/c0"].external_id.startswith("hook-")
-    for path in ("/c1", "/c2", "/c5"):  # accepted by the platform: published, bad fields dropped
+    # Accepted by the platform: published, the fields that cannot be stored dropped.
+    for path in ("/c1", "/c2", "/c5", "/c6"):
         assert rows[path].status == "published", path
         assert (rows[path].external_id, rows[path].external_url) == (None, None), path
     assert rows["/c3"].status == "failed"
@@ -568,7 +570,7 @@ def test_hostile_platform_replies_are_contained_to_their_own_delivery(api, webho
     assert rows["/c4"].last_error.startswith("HTTP 400: eee") and len(rows["/c4"].last_error) <= 500
     assert db.session.get(Post, post["id"]).status == "partially_published"
     runner.step(plan=True)  # nothing is left to send again
-    assert sorted(r.path for r in webhook.posts()) == [f"/c{i}" for i in range(6)]
+    assert sorted(r.path for r in webhook.posts()) == [f"/c{i}" for i in range(7)]
     for d in api.get(f"/posts/{post['id']}").json["deliveries"]:
         assert "\x00" not in (d["last_error"] or "") + (d["external_id"] or "")
 

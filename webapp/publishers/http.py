@@ -81,7 +81,12 @@ class Reply:
         return self.content.decode("utf-8", "replace")
 
     def json(self):
-        return json.loads(self.content)
+        """The body as JSON; ValueError when it is not, including nesting too deep to parse
+        (a reply the platform accepted must not turn into a failure and be sent again)."""
+        try:
+            return json.loads(self.content)
+        except RecursionError:
+            raise ValueError("the reply is nested too deeply") from None
 
 
 def classify(response: Reply) -> PublishResult | None:
