@@ -239,8 +239,8 @@ def _leave_closed_jobs(joined: dict[int, str], attempts: dict[int, queueing.Atte
 
 def needs_job_now(delivery: Delivery, now: datetime | None = None) -> bool:
     """Whether a delivery must get its job at once rather than from the planner's next
-    pass. Later ones are left to the planner, which batches everything due in the same
-    second into few jobs (posts created one by one would otherwise get one job each)."""
+    pass, which batches everything due in the same second. Either way it shares the jobs
+    of its second (see enqueue)."""
     lead = 3 * current_app.config["HERALD_PLANNER_INTERVAL"]
     return delivery.next_attempt_at <= (now or now_utc()) + timedelta(seconds=lead)
 
