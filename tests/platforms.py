@@ -36,7 +36,7 @@ class Reply:
     after `delay` seconds (the platform has acted, but the client may have given up)."""
 
     status: int | None = 200
-    body: dict | str | None = None
+    body: dict | list | str | bytes | None = None
     headers: dict = field(default_factory=dict)
     delay: float = 0.0
 
@@ -72,17 +72,19 @@ class Platform:
                     reply = Reply(**{**platform.answer(got).__dict__, "delay": reply.delay})
                 if reply.delay:
                     time.sleep(reply.delay)
-                payload = (reply.body if isinstance(reply.body, str)
+                payload = (reply.body if isinstance(reply.body, str | bytes)
                            else json.dumps({} if reply.body is None else reply.body))
+                # Bytes go out as they are (not UTF-8, a NUL, half a character...).
+                data = payload if isinstance(payload, bytes) else payload.encode()
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json")
                     for k, v in reply.headers.items():
                         self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(payload.encode())))
+                    self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
                     if self.command != "HEAD":
-                        self.wfile.write(payload.encode())
+                        self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

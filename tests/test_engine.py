@@ -540,3 +540,109 @@ def test_a_planner_pass_writes_rows_for_the_soonest_schedules_first_within_its_t
     second = planner.plan()
     assert (second["materialized"], second["more"]) == (1, False)
     assert db.session.scalar(select(func.max(Delivery.due_at))) == times[-1]
+
+
+def test_hostile_platform_replies_are_contained_to_their_own_delivery(api, webhook, runner):
+    # One batch across channels; each channel's path answers its own way.
+    channel_ids = make_channels(api, webhook, 7)
+    webhook.by_path.update({
+        # A lone surrogate, as a raw JSON escape: no database can store it.
+        "/c1": [Reply(200, '{"id": "x\\ud800", "url": "https://example.org/\\ud800"}')],
+        # NUL in the id and the url: PostgreSQL refuses it in text.
+        "/c2": [Reply(200, '{"id": "a\\u0000b", "url": "https://example.org/a\\u0000b"}')],
+        # NUL and other control characters in an error body.
+        "/c3": [Reply(400, "bad\x00request\x07 here")],
+        "/c4": [Reply(400, "e" * 10_000_000)],  # a 10 MB error body
+        "/c5": [Reply(200, b"\xff\xfe<html>not json\x00</html>")],
+        "/c6": [Reply(200, "[" * 100_000)],  # too deeply nested for the JSON parser
+    })
+    post = schedule_post(api, channel_ids, at=soon(1.0))
+    ids = [d["id"] for d in post["deliveries"]]
+    rows = {webhook_path(r): r for r in runner.until_settled(ids)}
+
+    assert rows["/c0"].status == "published" and rows["/c0"].external_id.startswith("hook-")
+    # Accepted by the platform: published, the fields that cannot be stored dropped.
+    for path in ("/c1", "/c2", "/c5", "/c6"):
+        assert rows[path].status == "published", path
+        assert (rows[path].external_id, rows[path].external_url) == (None, None), path
+    assert rows["/c3"].status == "failed"
+    assert rows["/c3"].last_error == "HTTP 400: badrequest here"
+    assert rows["/c4"].status == "failed"
+    assert rows["/c4"].last_error.startswith("HTTP 400: eee") and len(rows["/c4"].last_error) <= 500
+    assert db.session.get(Post, post["id"]).status == "partially_published"
+    runner.step(plan=True)  # nothing is left to send again
+    assert sorted(r.path for r in webhook.posts()) == [f"/c{i}" for i in range(7)]
+    for d in api.get(f"/posts/{post['id']}").json["deliveries"]:
+        assert "\x00" not in (d["last_error"] or "") + (d["external_id"] or "")
+
+
+def webhook_path(row: Delivery) -> str:
+    """The path of the webhook channel a delivery went to ("/c0" for make_channels' first)."""
+    return "/" + row.channel.config["url"].rsplit("/", 1)[1]
+
+
+def test_posts_saved_near_their_time_share_the_job_of_their_second(api, webhook, runner,
+                                                                   app):
+    app.config["HERALD_BATCH_SIZE"] = 3
+    channel_ids = make_channels(api, webhook, 2)
+    at = soon(4)  # within the planner's lead: jobs are given as the posts are saved
+    posts = [schedule_post(api, channel_ids[:1] if i % 2 else channel_ids, at=at)
+             for i in range(5)]
+    ids = [d["id"] for p in posts for d in p["deliveries"]]
+    # 8 deliveries saved one post at a time, in jobs of at most 3: three jobs, not five.
+    jobs = {delivery(i).job_id for i in ids}
+    assert len(jobs) == 3 and jobs == scheduled_job_ids()
+    assert planner.plan()["enqueued"] == 0 and scheduled_job_ids() == jobs
+    wait_until(at)
+    rows = runner.until_settled(ids)
+    assert all(r.status == "published" and r.attempts == 1 for r in rows)
+    got = webhook.posts()
+    assert sorted(r.json()["delivery_id"] for r in got) == sorted(ids)
+    assert min(r.at for r in got) >= rows[0].due_at.timestamp()
+
+
+def test_a_job_publishes_what_joined_it_even_when_its_first_delivery_left(
+        api, hook_channel, webhook, runner):
+    at = soon(4)
+    first, joiner = (schedule_post(api, [hook_channel["id"]], at=at) for _ in range(2))
+    [job] = scheduled_job_ids()
+    assert delivery(joiner["deliveries"][0]["id"]).job_id == job
+    # The job was made for `first`; cancelling it keeps the job for the one that joined.
+    assert api.delete(f"/posts/{first['id']}").status_code == 200
+    assert scheduled_job_ids() == {job}
+    wait_until(at)
+    [row] = runner.until_settled([joiner["deliveries"][0]["id"]])
+    assert row.status == "published"
+    assert [r.json()["post_id"] for r in webhook.posts()] == [joiner["id"]]
+
+
+def test_a_post_saved_after_its_seconds_job_went_to_a_worker_gets_its_own(
+        api, hook_channel, webhook, runner):
+    from rq.job import Job
+
+    at = soon(3)
+    first = schedule_post(api, [hook_channel["id"]], at=at)
+    [job] = scheduled_job_ids()
+    # What the scheduler does a second ahead: from then on a worker may already have
+    # claimed, so nothing joins the job.
+    queueing.scheduler().enqueue_job(Job.fetch(job, connection=queueing.redis()))
+    assert scheduled_job_ids() == set()
+    late = schedule_post(api, [hook_channel["id"]], at=at)
+    assert delivery(late["deliveries"][0]["id"]).job_id not in (None, job)
+    ids = [first["deliveries"][0]["id"], late["deliveries"][0]["id"]]
+    wait_until(at)
+    rows = runner.until_settled(ids)
+    assert [r.status for r in rows] == ["published"] * 2 and len(webhook.posts()) == 2
+
+
+def test_a_lost_job_is_recreated_for_the_deliveries_that_joined_it(api, hook_channel,
+                                                                   webhook, runner):
+    at = soon(4)
+    posts = [schedule_post(api, [hook_channel["id"]], at=at) for _ in range(3)]
+    ids = [p["deliveries"][0]["id"] for p in posts]
+    assert len(scheduled_job_ids()) == 1
+    queueing.redis().flushall()
+    assert planner.plan()["restored"] == 3
+    wait_until(at)
+    rows = runner.until_settled(ids)
+    assert [r.status for r in rows] == ["published"] * 3 and len(webhook.posts()) == 3

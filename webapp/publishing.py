@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
+from rq import get_current_job
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
@@ -20,6 +21,7 @@ from . import notifications, planner, post_status, publishers, queueing
 from .audit import record
 from .extensions import db
 from .models import CLAIMABLE, Delivery
+from .publishers.base import safe_result
 from .timeutil import iso_utc, now_utc
 
 log = logging.getLogger(__name__)
@@ -42,15 +44,22 @@ class Sending:
 
 
 def publish_batch(items: list[list[int]]) -> str:
-    """RQ job: publish the given attempts ([delivery id, attempts made], all due in the same
-    second): claim them together, send them concurrently, record each outcome."""
-    expected = dict((delivery_id, attempt) for delivery_id, attempt in items)
-    rows = db.session.execute(
-        select(Delivery.id, Delivery.status, Delivery.attempts, Delivery.next_attempt_at)
-        .where(Delivery.id.in_(expected))).all()
+    """RQ job: publish the deliveries of one second that name this job (Delivery.job_id):
+    the attempts it was made with (`items`: [delivery id, attempts made]) and any that
+    joined it since (planner.enqueue). Claims them together, sends them concurrently,
+    records each outcome. Called outside a job, it publishes `items`."""
+    job = get_current_job()
+    job_id = job.id if job else None
+    query = select(Delivery.id, Delivery.status, Delivery.attempts, Delivery.next_attempt_at)
+    if job_id:
+        rows = db.session.execute(query.where(Delivery.job_id == job_id)).all()
+    else:
+        expected = dict((delivery_id, attempt) for delivery_id, attempt in items)
+        rows = [r for r in db.session.execute(query.where(Delivery.id.in_(expected)))
+                if r.attempts == expected[r.id]]
     db.session.rollback()  # hold no transaction while waiting
     now = now_utc()
-    live = [r for r in rows if r.attempts == expected[r.id] and r.status in CLAIMABLE
+    live = [r for r in rows if r.status in CLAIMABLE
             and (r.next_attempt_at - now).total_seconds() <= MAX_EARLY_WAIT]
     if not live:
         return "nothing to publish"
@@ -59,21 +68,21 @@ def publish_batch(items: list[list[int]]) -> str:
         time.sleep(wait)
 
     worker = queueing.process_name()
-    sendings = [Sending(delivery_id, attempt + 1)
-                for delivery_id, attempt in claim([(r.id, r.attempts) for r in live], worker)]
+    sendings = [Sending(delivery_id, attempt + 1) for delivery_id, attempt
+                in claim([(r.id, r.attempts) for r in live], worker, job_id)]
     if not sendings:
         return "claimed elsewhere"
     _prepare(sendings)
     db.session.rollback()  # no transaction open during the HTTP requests
     _send(sendings)
+    for s in sendings:
+        s.result = safe_result(s.result)
 
     published = [s for s in sendings if s.result.ok]
     record_successes(published, worker)
     for s in sendings:
         if not s.result.ok:
-            record_failure(s.delivery_id, s.attempts, worker, s.result.error,
-                           transient=s.result.transient, delay=s.result.retry_after,
-                           at_least=True)
+            _record_failure_contained(s, worker)
     return f"{len(published)} published, {len(sendings) - len(published)} failed"
 
 
@@ -140,19 +149,23 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {message}"[:500]
 
 
-def claim(attempts: list[tuple[int, int]], worker: str) -> list[tuple[int, int]]:
+def claim(attempts: list[tuple[int, int]], worker: str,
+          job_id: str | None = None) -> list[tuple[int, int]]:
     """Move deliveries ([(id, attempts made)]) to `publishing` unless someone else already
-    did; returns those this worker claimed. One conditional UPDATE per attempt number."""
+    did; returns those this worker claimed. One conditional UPDATE per attempt number.
+    With `job_id`, only deliveries that still name that job are claimed: one moved,
+    cancelled or given another job meanwhile stays where it is."""
     now = now_utc()
     by_attempt: dict[int, list[int]] = {}
     for delivery_id, attempt in attempts:
         by_attempt.setdefault(attempt, []).append(delivery_id)
+    in_job = (Delivery.job_id == job_id,) if job_id else ()
     claimed = []
     for attempt, ids in by_attempt.items():
         claimed += [(delivery_id, attempt) for delivery_id in db.session.scalars(
             update(Delivery)
             .where(Delivery.id.in_(ids), Delivery.attempts == attempt,
-                   Delivery.status.in_(CLAIMABLE),
+                   Delivery.status.in_(CLAIMABLE), *in_job,
                    Delivery.next_attempt_at <= now + timedelta(seconds=1))
             .values(status="publishing", attempts=attempt + 1, started_at=now,
                     claimed_by=worker, finished_at=None, job_id=None)
@@ -179,9 +192,30 @@ def _finish(delivery_id: int, attempts: int, worker: str | None, **values) -> bo
 
 def record_successes(published: list[Sending], worker: str) -> None:
     """Mark sent deliveries published: one executemany, conditional on each still being
-    this worker's claim, and one transaction."""
+    this worker's claim, and one transaction.
+
+    What a platform accepted is never left in `publishing` (it would be sent again): if the
+    batch cannot be recorded, each delivery is recorded on its own, and one whose platform
+    reference cannot be stored is recorded published without it."""
     if not published:
         return
+    try:
+        _mark_published(published, worker, references=True)
+        return
+    except Exception:
+        db.session.rollback()
+        log.exception("could not record %s published deliveries together", len(published))
+    for sending in published:
+        try:
+            _mark_published([sending], worker, references=True)
+        except Exception:
+            db.session.rollback()
+            log.exception("recording delivery %s without its platform reference",
+                          sending.delivery_id)
+            _mark_published([sending], worker, references=False)
+
+
+def _mark_published(published: list[Sending], worker: str, references: bool) -> None:
     table = Delivery.__table__
     db.session.execute(
         update(table)
@@ -189,10 +223,28 @@ def record_successes(published: list[Sending], worker: str) -> None:
                table.c.attempts == bindparam("made"), table.c.claimed_by == worker)
         .values(status="published", finished_at=now_utc(), last_error=None,
                 external_id=bindparam("external_id"), external_url=bindparam("external_url")),
-        [{"delivery_id": s.delivery_id, "made": s.attempts, "external_id": s.result.external_id,
-          "external_url": s.result.external_url} for s in published])
+        [{"delivery_id": s.delivery_id, "made": s.attempts,
+          "external_id": s.result.external_id if references else None,
+          "external_url": s.result.external_url if references else None} for s in published])
     post_status.refresh_many({s.post_id for s in published})
     db.session.commit()
+
+
+def _record_failure_contained(sending: Sending, worker: str) -> None:
+    """record_failure for one delivery of a batch; should its error text still be refused,
+    the failure is recorded without it, so the rest of the batch is recorded all the same."""
+    result = sending.result
+    try:
+        record_failure(sending.delivery_id, sending.attempts, worker, result.error,
+                       transient=result.transient, delay=result.retry_after, at_least=True)
+        return
+    except Exception:
+        db.session.rollback()
+        log.exception("could not record the failure of delivery %s as given",
+                      sending.delivery_id)
+    record_failure(sending.delivery_id, sending.attempts, worker,
+                   "the platform's answer could not be saved", transient=result.transient,
+                   delay=result.retry_after, at_least=True)
 
 
 def record_failure(delivery_id: int, attempts: int, worker: str | None, error: str | None, *,

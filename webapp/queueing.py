@@ -46,8 +46,9 @@ def scheduler(interval: float = 1.0) -> Scheduler:
                      interval=interval)
 
 
-def _ceil_second(when: datetime) -> datetime:
-    """rq-scheduler keeps whole seconds, rounding down; group by the second rounded up."""
+def batch_second(when: datetime) -> datetime:
+    """The second whose batch an attempt at `when` belongs to. rq-scheduler keeps whole
+    seconds, rounding down; batches go by the second rounded up."""
     return datetime.fromtimestamp(math.ceil(when.timestamp()), UTC)
 
 
@@ -63,15 +64,21 @@ class Attempt:
 
 @dataclass(frozen=True)
 class Batch:
-    """One job: attempts that start in the same second, published together."""
+    """One job: attempts that start in the same second, published together. The job
+    publishes the deliveries that name it (Delivery.job_id): these attempts, and any that
+    joined it later (see planner.enqueue)."""
 
     run_at: datetime
     attempts: tuple[Attempt, ...]
+    # Set to re-create a job that already has an id (its first attempt may have left it).
+    job_id: str | None = None
 
     @property
     def id(self) -> str:
         """Derived from the first attempt and the second, so creating the same batch again
         replaces its job instead of adding a second one."""
+        if self.job_id:
+            return self.job_id
         first = self.attempts[0]
         return f"publish-{first.delivery_id}-{first.attempts}-{int(self.run_at.timestamp())}"
 
@@ -81,7 +88,7 @@ def batches(attempts: list[Attempt], size: int) -> list[Batch]:
     seconds), higher priority first, in jobs of at most `size`."""
     by_second: dict[datetime, list[Attempt]] = {}
     for attempt in attempts:
-        by_second.setdefault(_ceil_second(attempt.run_at), []).append(attempt)
+        by_second.setdefault(batch_second(attempt.run_at), []).append(attempt)
     result = []
     for second, group in sorted(by_second.items()):
         group.sort(key=lambda a: (-a.priority, a.delivery_id))
@@ -113,6 +120,16 @@ def cancel_job(job_id: str) -> None:
     except NoSuchJobError:
         return
     job.delete(remove_from_queue=True)
+
+
+def jobs_waiting(job_ids: list[str]) -> list[bool]:
+    """Whether each job is still in rq-scheduler's hands, not yet on the queue, in one round
+    trip. RQ marks a job `queued` in the same transaction that puts it on the queue, so a
+    delivery saved with a job's id before this answers True is seen by that job's claim."""
+    pipe = redis().pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.hget(Job.key_for(job_id), "status")
+    return [status == b"scheduled" for status in pipe.execute()]
 
 
 def jobs_exist(job_ids: list[str]) -> list[bool]:

@@ -1,6 +1,7 @@
 """The interface every platform's publisher implements, and the shape of its answers."""
 
 import json
+import re
 from dataclasses import dataclass
 
 from ..errors import ValidationError
@@ -17,30 +18,52 @@ class PublishResult:
     retry_after: float | None = None
 
 
-# Column sizes of Delivery.external_id / external_url.
+# Column sizes of Delivery.external_id / external_url, and how much of an error is kept.
 EXTERNAL_ID_MAX = 255
 EXTERNAL_URL_MAX = 1000
+ERROR_MAX = 500
+# What no database column takes (NUL: PostgreSQL; lone surrogates: neither SQLite nor
+# PostgreSQL can encode them) and what no one can read (other control characters).
+_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def clean_text(text: str, limit: int = ERROR_MAX) -> str:
+    """Text a platform sent, safe to store and show: unsafe characters removed, at most
+    `limit` characters."""
+    return _UNSAFE.sub("", text[:limit * 2])[:limit].strip()
+
+
+def _reference(value, limit: int) -> str | None:
+    """A platform's id or URL kept only as it was sent: a reference with characters taken
+    out, or cut short, would point at something else."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        return None
+    value = value.strip()
+    return None if len(value) > limit or _UNSAFE.search(value) else value
 
 
 def external_ref(reply) -> tuple[str | None, str | None]:
     """(id, url) from a platform's JSON reply. Only text or whole numbers are taken, and
-    only when they fit the columns: a cut URL would be a wrong URL, and a value that does
-    not fit must never stop a success from being recorded."""
+    only when they fit the columns and can be stored as they are: a value that does not
+    fit must never stop a success from being recorded."""
     if not isinstance(reply, dict):
         return None, None
-    raw_id, raw_url = reply.get("id"), reply.get("url")
-    external_id = None
-    if isinstance(raw_id, int) and not isinstance(raw_id, bool):
-        external_id = str(raw_id)
-    elif isinstance(raw_id, str) and raw_id.strip():
-        external_id = raw_id.strip()
-    if external_id is not None and len(external_id) > EXTERNAL_ID_MAX:
-        external_id = None
-    url = raw_url.strip() if isinstance(raw_url, str) and raw_url.strip() else None
-    if url is not None and (len(url) > EXTERNAL_URL_MAX
-                            or not url.lower().startswith(("http://", "https://"))):
+    url = _reference(reply.get("url"), EXTERNAL_URL_MAX)
+    if url is not None and not url.lower().startswith(("http://", "https://")):
         url = None
-    return external_id, url
+    return _reference(reply.get("id"), EXTERNAL_ID_MAX), url
+
+
+def safe_result(result: "PublishResult") -> "PublishResult":
+    """`result` as it may be recorded, whichever publisher made it: references that cannot
+    be stored as they are dropped, the error cleaned and bounded."""
+    result.external_id = _reference(result.external_id, EXTERNAL_ID_MAX)
+    result.external_url = _reference(result.external_url, EXTERNAL_URL_MAX)
+    if result.error is not None:
+        result.error = clean_text(str(result.error)) or "no description"
+    return result
 
 
 @dataclass

@@ -26,7 +26,7 @@ from urllib3.util import parse_url
 
 from ..errors import ValidationError
 from ..timeutil import now_utc
-from .base import Publisher, PublishResult
+from .base import Publisher, PublishResult, clean_text
 
 # The contract (API.md): 408, 429 and 5xx are transient; every other 4xx is permanent.
 TRANSIENT_STATUSES = {408, 429}
@@ -234,7 +234,12 @@ class Reply:
         return self.content.decode("utf-8", "replace")
 
     def json(self):
-        return json.loads(self.content)
+        """The body as JSON; ValueError when it is not, including nesting too deep to parse
+        (a reply the platform accepted must not turn into a failure and be sent again)."""
+        try:
+            return json.loads(self.content)
+        except RecursionError:
+            raise ValueError("the reply is nested too deeply") from None
 
 
 def classify(response: Reply) -> PublishResult | None:
@@ -242,7 +247,7 @@ def classify(response: Reply) -> PublishResult | None:
     if 200 <= response.status_code < 300:
         return None
     reason = f"HTTP {response.status_code}"
-    detail = response.text[:300].strip()
+    detail = clean_text(response.text[:300], 300)
     if detail:
         reason += f": {detail}"
     transient = response.status_code in TRANSIENT_STATUSES or response.status_code >= 500
