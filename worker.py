@@ -49,7 +49,8 @@ def main() -> None:
             worker = None
             try:
                 # Inside the try: RQ's constructor talks to Redis too.
-                worker = HeraldWorker([queueing.queue()], connection=queueing.redis(), name=name)
+                worker = HeraldWorker([queueing.queue()], connection=queueing.redis(), name=name,
+                                      worker_ttl=app.config["HERALD_WORKER_TTL"])
                 worker.work(with_scheduler=False, logging_level="INFO")
                 break
             except RedisError as exc:

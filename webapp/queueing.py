@@ -31,9 +31,10 @@ def redis() -> Redis:
     """The app's Redis connection (one per process, created on first use)."""
     ext = current_app.extensions
     if "herald.redis" not in ext:
-        ext["herald.redis"] = Redis.from_url(current_app.config["REDIS_URL"],
-                                             socket_timeout=10, socket_connect_timeout=5,
-                                             health_check_interval=30)
+        config = current_app.config
+        ext["herald.redis"] = Redis.from_url(config["REDIS_URL"],
+                                             socket_timeout=config["HERALD_REDIS_SOCKET_TIMEOUT"],
+                                             socket_connect_timeout=5, health_check_interval=30)
     return ext["herald.redis"]
 
 
