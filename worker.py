@@ -38,6 +38,12 @@ def heartbeat(app, name: str, stop: threading.Event) -> None:
             stop.wait(period)
 
 
+def build_worker(app, name: str) -> HeraldWorker:
+    """The RQ worker of this process (RQ's constructor already talks to Redis)."""
+    return HeraldWorker([queueing.queue()], connection=queueing.redis(), name=name,
+                        worker_ttl=app.config["HERALD_WORKER_TTL"])
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     name = f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
@@ -49,8 +55,7 @@ def main() -> None:
             worker = None
             try:
                 # Inside the try: RQ's constructor talks to Redis too.
-                worker = HeraldWorker([queueing.queue()], connection=queueing.redis(), name=name,
-                                      worker_ttl=app.config["HERALD_WORKER_TTL"])
+                worker = build_worker(app, name)
                 worker.work(with_scheduler=False, logging_level="INFO")
                 break
             except RedisError as exc:
