@@ -39,9 +39,12 @@ def heartbeat(app, name: str, stop: threading.Event) -> None:
 
 
 def build_worker(app, name: str) -> HeraldWorker:
-    """The RQ worker of this process (RQ's constructor already talks to Redis)."""
-    return HeraldWorker([queueing.queue()], connection=queueing.redis(), name=name,
-                        worker_ttl=app.config["HERALD_WORKER_TTL"])
+    """The RQ worker of this process (RQ's constructor already talks to Redis), on a
+    connection of its own: its idle dequeue blocks for worker_ttl - 15 s, so the socket
+    timeout is the whole TTL. Jobs and the heartbeat thread use queueing.redis()."""
+    ttl = app.config["HERALD_WORKER_TTL"]
+    return HeraldWorker([app.config["HERALD_QUEUE"]], name=name, worker_ttl=ttl,
+                        connection=queueing.blocking_redis(socket_timeout=ttl))
 
 
 def main() -> None:
