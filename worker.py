@@ -38,6 +38,15 @@ def heartbeat(app, name: str, stop: threading.Event) -> None:
             stop.wait(period)
 
 
+def build_worker(app, name: str) -> HeraldWorker:
+    """The RQ worker of this process (RQ's constructor already talks to Redis), on a
+    connection of its own: its idle dequeue blocks for worker_ttl - 15 s, so the socket
+    timeout is the whole TTL. Jobs and the heartbeat thread use queueing.redis()."""
+    ttl = app.config["HERALD_WORKER_TTL"]
+    return HeraldWorker([app.config["HERALD_QUEUE"]], name=name, worker_ttl=ttl,
+                        connection=queueing.blocking_redis(socket_timeout=ttl))
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     name = f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
@@ -49,7 +58,7 @@ def main() -> None:
             worker = None
             try:
                 # Inside the try: RQ's constructor talks to Redis too.
-                worker = HeraldWorker([queueing.queue()], connection=queueing.redis(), name=name)
+                worker = build_worker(app, name)
                 worker.work(with_scheduler=False, logging_level="INFO")
                 break
             except RedisError as exc:

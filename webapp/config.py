@@ -20,6 +20,10 @@ class Defaults:
     # Requests larger than this get 413 (CSV imports included).
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024
     REDIS_URL = "redis://127.0.0.1:6379/0"
+    # Seconds a Redis command may go unanswered before it fails (a frozen server).
+    HERALD_REDIS_SOCKET_TIMEOUT = 10.0
+    # RQ's worker_ttl: an idle worker's blocking dequeue waits this long minus 15 s.
+    HERALD_WORKER_TTL = 420
     SMTP_URL = ""
     MAIL_FROM = "herald@localhost"
     # Seconds to wait before attempt 2, 3, ...; attempts = len + 1.
@@ -73,11 +77,11 @@ def load(app, overrides: dict | None = None) -> None:
     if env.get("HERALD_ALLOW_PRIVATE_NETWORKS"):
         app.config["HERALD_ALLOW_PRIVATE_NETWORKS"] = env["HERALD_ALLOW_PRIVATE_NETWORKS"] == "1"
     for name in ("HERALD_HORIZON_SECONDS", "HERALD_HEARTBEAT_TTL", "HERALD_MATERIALIZE_DAYS",
-                 "HERALD_BATCH_SIZE"):
+                 "HERALD_BATCH_SIZE", "HERALD_WORKER_TTL"):
         if env.get(name):
             app.config[name] = int(env[name])
     for name in ("HERALD_PLANNER_INTERVAL", "HERALD_HTTP_TIMEOUT",
-                 "HERALD_MATERIALIZE_SECONDS_PER_PASS"):
+                 "HERALD_MATERIALIZE_SECONDS_PER_PASS", "HERALD_REDIS_SOCKET_TIMEOUT"):
         if env.get(name):
             app.config[name] = float(env[name])
     if overrides:

@@ -27,14 +27,30 @@ HANDED_OVER_AHEAD = timedelta(seconds=1)
 JOB_TIMEOUT = 120
 
 
+def _connect(socket_timeout: float) -> Redis:
+    return Redis.from_url(current_app.config["REDIS_URL"], socket_timeout=socket_timeout,
+                          socket_connect_timeout=5, health_check_interval=30)
+
+
 def redis() -> Redis:
-    """The app's Redis connection (one per process, created on first use)."""
+    """The app's Redis connection, for commands Redis answers at once (one per process,
+    created on first use). A command unanswered for HERALD_REDIS_SOCKET_TIMEOUT seconds
+    fails, so a frozen Redis holds up a request, a heartbeat or the planner only that long.
+    Never hand it to an RQ worker: see blocking_redis()."""
     ext = current_app.extensions
     if "herald.redis" not in ext:
-        ext["herald.redis"] = Redis.from_url(current_app.config["REDIS_URL"],
-                                             socket_timeout=10, socket_connect_timeout=5,
-                                             health_check_interval=30)
+        ext["herald.redis"] = _connect(current_app.config["HERALD_REDIS_SOCKET_TIMEOUT"])
     return ext["herald.redis"]
+
+
+def blocking_redis(socket_timeout: float) -> Redis:
+    """A Redis connection of its own for commands that block, such as an idle RQ worker's
+    dequeue (BLPOP): `socket_timeout` must be longer than the longest block, or an idle
+    wait reads as a lost server. Sharing no pool with redis() matters twice over: RQ
+    lengthens its connection's timeout (its `connection_timeout`), which must not reach
+    short commands, and a short-timeout connection made earlier, e.g. by the heartbeat
+    thread, must never be the one a dequeue blocks on."""
+    return _connect(socket_timeout)
 
 
 def queue() -> Queue:

@@ -509,3 +509,30 @@ def dst_three_zones(stacks: dict[str, Stack], receiver: Receiver, timeout: float
         "near_due": due, "near_due_at": due_at,
         "near": published,
     }
+
+
+# What a process logs when it lost Redis (RQ's worker, our worker and scheduler loops, the
+# heartbeat thread) or died of an error.
+LOST_REDIS = ("Timeout reading from socket", "could not connect", "lost Redis",
+              "Redis connection timeout", "heartbeat failed", "Traceback")
+
+
+def idle_then_publish(stack: Stack, receiver: Receiver, idle: float,
+                      timeout: float = 60) -> dict:
+    """Every process left idle for `idle` seconds (after one post, so that the worker has
+    run a job), then one post due a second or two later: it must go out, and no process
+    may have lost Redis meanwhile."""
+    path = "/idle"
+    channel = webhook_channel(stack, receiver, path)
+    before = schedule(stack, channel, unique("idle-before"), next_second(lead(1)))
+    settle(stack, [before], timeout, quiet=0)
+    workers = running(stack, "worker")
+    time.sleep(idle)
+    after = schedule(stack, channel, unique("idle-after"), next_second(lead(1)))
+    unsettled = settle(stack, [after], timeout)
+    complaints = [f"{log.name}: {line}" for log in sorted(stack.workdir.glob("*.log"))
+                  for line in log.read_text().splitlines()
+                  if any(sign in line for sign in LOST_REDIS)]
+    return {"scenario": "idle_then_publish", **tally(stack, receiver, [after], unsettled),
+            "idle_s": idle, "lost_redis": complaints[:20],
+            "workers_died": sum(w.poll() is not None for w in workers)}

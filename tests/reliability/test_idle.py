@@ -1,0 +1,71 @@
+"""Processes left idle longer than every Redis timeout in play stay connected: the next
+post goes out, and no process logs that it lost Redis."""
+
+import threading
+
+import pytest
+import redis
+from rq import Queue
+from rq.queue import DequeueTimeout
+
+import worker
+from tests.reliability.harness import FAST, dump, exactly_once, running_stack, wait_for
+from tests.reliability.scenarios import idle_then_publish
+from tests.servers import RedisServer
+from webapp import create_app, queueing
+
+pytestmark = pytest.mark.slow
+
+# Redis timers short enough to idle past all of them in seconds: a command gets 1 s, RQ's
+# blocking dequeue waits 5 s (worker TTL 20 s, less RQ's 15), and the server closes
+# connections idle for 3 s (CONFIG SET timeout below).
+SHORT_REDIS = {"HERALD_REDIS_SOCKET_TIMEOUT": "1", "HERALD_WORKER_TTL": "20"}
+SERVER_IDLE_TIMEOUT = 3
+# Past all of those; redis-py retries a timed-out command ten times, so a blocking dequeue
+# on a 1 s connection takes about 15 s to fail for good.
+IDLE = 25.0
+
+
+def test_an_idle_worker_stays_connected_and_publishes_the_next_post(
+        tmp_path, shared, receiver):
+    with running_stack(tmp_path / "stack", workers=1, env={**FAST, **SHORT_REDIS},
+                       shared=shared) as stack:
+        redis.Redis.from_url(stack.redis.url).config_set("timeout", SERVER_IDLE_TIMEOUT)
+        result = idle_then_publish(stack, receiver, idle=IDLE)
+    # Published once and not early; how soon is not timed (that depends on the machine):
+    # a worker that lost Redis says so in its log.
+    wrong = exactly_once(result, late=float("inf"))
+    wrong += [f"lost Redis: {line}" for line in result["lost_redis"]]
+    if result["workers_died"]:
+        wrong.append("the worker exited")
+    assert not wrong, f"{wrong}\n{dump(result)}"
+
+
+def test_the_worker_waits_for_jobs_on_a_connection_of_its_own(tmp_path):
+    """worker.py's heartbeat thread uses Redis before the RQ worker exists: the worker's
+    blocking dequeue must not wait on one of those short-timeout connections, and RQ
+    lengthening its own connection's timeout must leave the app's alone."""
+    server = RedisServer(tmp_path / "redis").start()
+    stop = threading.Event()
+    try:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'h.db'}",
+                          "REDIS_URL": server.url, "SECRET_KEY": "x",
+                          "HERALD_REDIS_SOCKET_TIMEOUT": 1.0, "HERALD_WORKER_TTL": 18,
+                          # One beat at once, the next long after this test.
+                          "HERALD_HEARTBEAT_TTL": 120})
+        with app.app_context():
+            threading.Thread(target=worker.heartbeat, args=(app, "idle", stop),
+                             daemon=True).start()
+            wait_for(lambda: queueing.alive("worker"), 10, "the first heartbeat")
+            rq_worker = worker.build_worker(app, "idle")
+            try:
+                # Nothing is queued: an idle worker's wait, dequeue_timeout (3 s) long.
+                with pytest.raises(DequeueTimeout):
+                    Queue.dequeue_any(rq_worker.queues, rq_worker.dequeue_timeout,
+                                      connection=rq_worker.connection)
+            finally:
+                rq_worker.connection.close()
+            assert queueing.redis().connection_pool.connection_kwargs["socket_timeout"] == 1.0
+    finally:
+        stop.set()
+        server.stop()
