@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import distinct, func, insert, or_, select
+from sqlalchemy import distinct, func, insert, or_, select, update
 from sqlalchemy.orm import lazyload
 
 from . import queueing
