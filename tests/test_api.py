@@ -1170,7 +1170,7 @@ def test_pathological_recurrences_are_answered_with_bounded_work(app, api, db_ba
     token = api.headers["Authorization"].split()[1]
     rules = ["FREQ=DAILY;INTERVAL=0", "FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=30",
              "FREQ=HOURLY;BYMONTH=4;BYMONTHDAY=31", "FREQ=MINUTELY;BYYEARDAY=100;BYMONTH=1",
-             "FREQ=MINUTELY;BYWEEKNO=1;BYMONTH=6", "FREQ=MINUTELY"]
+             "FREQ=MINUTELY;BYWEEKNO=1;BYMONTH=6", "FREQ=MINUTELY;INTERVAL=15"]
     bodies = [{"body": "b", "channel_ids": [channel["id"]],
                "schedule": {"at": later(), "timezone": "UTC", "recurrence": rule}}
               for rule in rules]
