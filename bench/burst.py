@@ -10,7 +10,6 @@ Each post goes to every channel: 100 posts × 50 channels = 5,000 deliveries.
 """
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
@@ -21,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.lateness import percentile  # noqa: E402
+from bench.lateness import percentile, write_result  # noqa: E402
 from bench.receiver import Receiver  # noqa: E402
 from tests.servers import RedisServer  # noqa: E402
 from tests.stack import Stack  # noqa: E402
@@ -108,9 +107,7 @@ def main():
             stack.down()
             receiver.stop()
             redis.stop()
-    print(json.dumps(result, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    write_result(result, args.out)
 
 
 if __name__ == "__main__":

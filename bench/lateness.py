@@ -88,10 +88,15 @@ def main():
             stack.down()
             receiver.stop()
             redis.stop()
-    print(json.dumps(result, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    write_result(result, args.out)
 
+
+
+def write_result(result: dict, out: str) -> None:
+    """Print a bench's figures and keep them in `out` (bench/results/...)."""
+    print(json.dumps(result, indent=2))
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps(result, indent=2) + "\n")
 
 if __name__ == "__main__":
     main()

@@ -15,7 +15,6 @@ RQ jobs the workers ran.
 
 import argparse
 import heapq
-import json
 import multiprocessing
 import re
 import statistics
@@ -32,7 +31,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.lateness import percentile  # noqa: E402
+from bench.lateness import percentile, write_result  # noqa: E402
 from bench.receiver import Receiver  # noqa: E402
 from tests.servers import RedisServer  # noqa: E402
 from tests.stack import Stack  # noqa: E402
@@ -168,9 +167,7 @@ def main():
             stack.down()
             receiver.stop()
             redis.stop()
-    print(json.dumps(result, indent=2))
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    write_result(result, args.out)
 
 
 if __name__ == "__main__":
