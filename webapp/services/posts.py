@@ -198,6 +198,7 @@ def _withdraw(post: Post, reason: str, keep_history: bool) -> None:
 # What a post sends: once it went out everywhere, these can no longer change (409).
 # Tags and campaign only file the post, and stay editable.
 SENT_FIELDS = ("title", "body", "overrides", "channel_ids", "schedule", "status")
+TEXT_FIELDS = ("title", "body", "overrides")
 
 
 def _check_editable(post: Post, data: dict) -> None:
@@ -205,7 +206,8 @@ def _check_editable(post: Post, data: dict) -> None:
     nothing left to come (no open delivery, no schedule with a next run) that went out on
     at least one channel. A recurring post with occurrences to come stays editable (the
     change applies to them), and so does a post that only failed, so it can be fixed and
-    retried."""
+    retried; one partly published may get a new time or channels (not new text), which
+    resends it where it failed."""
     if not any(name in data for name in SENT_FIELDS):
         return
     if post.status == "cancelled":
@@ -214,9 +216,12 @@ def _check_editable(post: Post, data: dict) -> None:
         return
     statuses = set(db.session.scalars(
         select(Delivery.status).where(Delivery.post_id == post.id).distinct()))
-    if "published" in statuses and not statuses & set(OPEN):
-        raise Conflict(f"post {post.id} went out and has nothing left to come: its text, "
-                       "channels and schedule can no longer change; create a new post")
+    if "published" not in statuses or statuses & set(OPEN):
+        return
+    if "failed" in statuses and not any(name in data for name in TEXT_FIELDS):
+        return  # a new time or channel list resends where it failed (never where it went)
+    raise Conflict(f"post {post.id} went out and has nothing left to come: its text, "
+                   "channels and schedule can no longer change; create a new post")
 
 
 def update_post(post: Post, user_id: int | None, data: dict) -> Post:

@@ -67,7 +67,7 @@ def unstorable(value: str) -> str | None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return "contains invalid Unicode (an unpaired surrogate)"
+        return "contains an unpaired surrogate character (invalid Unicode)"
     return None
 
 
