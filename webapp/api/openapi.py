@@ -14,8 +14,8 @@ from ..models import DELIVERY_STATUSES
 from ..models.posts import POST_STATUSES, SCHEDULE_STATUSES
 from ..publishers import PUBLISHERS
 from ..services.channels import NAME_MAX, RATE_LIMIT_MAX
-from ..services.posts import BODY_MAX, EDITABLE_STATUSES, TITLE_MAX
-from ..services.schedules import MAX_COUNT
+from ..services.posts import BODY_MAX, EDITABLE_STATUSES, TAG_MAX, TITLE_MAX
+from ..timeutil import MAX_COUNT
 from . import bp
 from .deliveries import MAX_STATS_DAYS, MAX_UPCOMING_HOURS
 from .inputs import INSTANT_PATTERN, MAX_ID
@@ -183,7 +183,8 @@ POST_FIELDS = {
     "priority": {"type": "integer", "minimum": 1, "maximum": 10, "nullable": True},
     "campaign_id": {"type": "integer", "minimum": 1, "maximum": MAX_ID, "nullable": True,
                     "description": "a campaign of the workspace (an unknown one is 422)"},
-    "tags": {"type": "array", "nullable": True, "items": {"type": "string"}},
+    "tags": {"type": "array", "nullable": True,
+             "items": {"type": "string", "maxLength": TAG_MAX}},
     "status": _nullable_enum(EDITABLE_STATUSES) | {
         "description": "scheduled (the default with a schedule) needs a schedule"},
 }
