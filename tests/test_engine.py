@@ -43,6 +43,15 @@ def scheduled_job_ids() -> set[str]:
     return {j.id for j in queueing.scheduler().get_jobs()}
 
 
+def published_once_on_time(runner, webhook, ids) -> None:
+    """Every delivery published at its first attempt, received once each, none early."""
+    rows = runner.until_settled(ids)
+    assert all(r.status == "published" and r.attempts == 1 for r in rows)
+    got = webhook.posts()
+    assert sorted(r.json()["delivery_id"] for r in got) == sorted(ids)
+    assert min(r.at for r in got) >= rows[0].due_at.timestamp()
+
+
 def test_a_scheduled_post_is_published_once_not_before_its_time(api, hook_channel, webhook,
                                                                  runner):
     post = schedule_post(api, [hook_channel["id"]])
@@ -449,11 +458,7 @@ def test_deliveries_due_in_the_same_second_share_jobs_and_go_out_once(
     assert planner.plan()["enqueued"] == 0  # planning again adds nothing
     assert scheduled_job_ids() == jobs
     wait_until(at)
-    rows = runner.until_settled(ids)
-    assert all(r.status == "published" and r.attempts == 1 for r in rows)
-    got = webhook.posts()
-    assert sorted(r.json()["delivery_id"] for r in got) == sorted(ids)
-    assert min(r.at for r in got) >= rows[0].due_at.timestamp()
+    published_once_on_time(runner, webhook, ids)
     assert {db.session.get(Post, p["id"]).status for p in posts} == {"published"}
 
 
@@ -594,11 +599,7 @@ def test_posts_saved_near_their_time_share_the_job_of_their_second(api, webhook,
     assert len(jobs) == 3 and jobs == scheduled_job_ids()
     assert planner.plan()["enqueued"] == 0 and scheduled_job_ids() == jobs
     wait_until(at)
-    rows = runner.until_settled(ids)
-    assert all(r.status == "published" and r.attempts == 1 for r in rows)
-    got = webhook.posts()
-    assert sorted(r.json()["delivery_id"] for r in got) == sorted(ids)
-    assert min(r.at for r in got) >= rows[0].due_at.timestamp()
+    published_once_on_time(runner, webhook, ids)
 
 
 def test_a_job_publishes_what_joined_it_even_when_its_first_delivery_left(
