@@ -450,10 +450,13 @@ class KnownBug(AssertionError):
     `xfail(strict=True, raises=KnownBug)`, so any other failure still fails them."""
 
 
-def exactly_once(result: dict, *, late: float, resends: int = 0) -> list[str]:
+def exactly_once(result: dict, *, resends: int = 0) -> list[str]:
     """What is wrong with a tally: anything lost, any copy under a new key, more resends
-    (same key) than `resends`, a cancelled post received, anything early, or a post first
-    received more than `late` seconds after it was due."""
+    (same key) than `resends`, a cancelled post received, or anything early.
+
+    How late posts arrive depends on the machine as much as on Herald, so tests do not
+    judge it: `make faults` (bench/faults.py) measures it and docs/benchmarks.md has the
+    figures. A post that never arrives within the scenario's settle timeout is lost."""
     wrong = []
     if result.get("unsettled"):
         wrong.append(result["unsettled"])
@@ -471,6 +474,4 @@ def exactly_once(result: dict, *, late: float, resends: int = 0) -> list[str]:
         wrong.append(f"{result['received_but_cancelled']} cancelled posts received")
     if result["early"]:
         wrong.append(f"{result['early']} posts received before their time")
-    if result["max_lateness_s"] is not None and result["max_lateness_s"] > late:
-        wrong.append(f"a post arrived {result['max_lateness_s']} s late (allowed {late} s)")
     return wrong

@@ -13,7 +13,7 @@ def test_posts_cancelled_or_moved_a_second_before_their_time(tmp_path, shared, r
     with running_stack(tmp_path / "stack", env=FAST, shared=shared) as stack:
         result = cancel_or_move_late(stack, receiver, n=18, controls=3, per_second=6,
                                      moved_by=3)
-    wrong = exactly_once(result, late=3)
+    wrong = exactly_once(result)
     if result["refused"]:
         wrong.append(f"{result['refused']} cancels or moves refused")
     if result["moved_early"]:

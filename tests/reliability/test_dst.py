@@ -40,5 +40,5 @@ def test_dst_times_do_not_depend_on_the_servers_tz(tmp_path, shared, receiver):
     assert all(len(v) == 1 for v in result["near_due_at"].values()), result["near_due_at"]
     assert {v[0] for v in result["near_due_at"].values()} == {result["near_due"]}
     for tz, near in result["near"].items():
-        wrong = exactly_once(near, late=3)
+        wrong = exactly_once(near)
         assert not wrong, f"{tz}: {wrong}\n{dump(result['near'])}"

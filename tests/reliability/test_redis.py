@@ -16,8 +16,6 @@ from tests.reliability.scenarios import (
 
 pytestmark = pytest.mark.slow
 
-RECOVERY = 30.0
-
 
 def test_two_schedulers_and_four_workers_publish_exactly_once_across_a_flushall_and_a_restart(
         tmp_path, shared, receiver):
@@ -29,11 +27,11 @@ def test_two_schedulers_and_four_workers_publish_exactly_once_across_a_flushall_
         # the first posts' time.
         restarted = redis_restart(stack, receiver, n=8, over=3, stop_at=-3, down=4,
                                   create_while_down=0)
-    wrong = [f"two schedulers, four workers: {w}" for w in exactly_once(many, late=5)]
+    wrong = [f"two schedulers, four workers: {w}" for w in exactly_once(many)]
     if (many["schedulers"], many["workers"]) != (2, 4):
         wrong.append(f"{many['schedulers']} schedulers and {many['workers']} workers ran")
-    wrong += [f"flushall: {w}" for w in exactly_once(flushed, late=RECOVERY)]
-    wrong += [f"restart: {w}" for w in exactly_once(restarted, late=RECOVERY)]
+    wrong += [f"flushall: {w}" for w in exactly_once(flushed)]
+    wrong += [f"restart: {w}" for w in exactly_once(restarted)]
     if restarted["workers_died"]:
         wrong.append(f"restart: {restarted['workers_died']} workers died with Redis down")
     assert not wrong, f"{wrong}\n{dump(many)}\n{dump(flushed)}\n{dump(restarted)}"
@@ -46,8 +44,8 @@ def test_while_redis_is_frozen_or_stopped_schedules_are_accepted_and_nothing_is_
         # frozen or stopped are due within seconds, so they want their job at once.
         frozen = redis_frozen(stack, receiver, frozen=12, n=4, created_while_frozen=2)
         stopped = redis_restart(stack, receiver, n=2, over=1, create_while_down=1)
-    wrong = [f"frozen: {w}" for w in exactly_once(frozen, late=12 + RECOVERY)]
-    wrong += [f"stopped: {w}" for w in exactly_once(stopped, late=RECOVERY)]
+    wrong = [f"frozen: {w}" for w in exactly_once(frozen)]
+    wrong += [f"stopped: {w}" for w in exactly_once(stopped)]
     wrong += [f"answered {a} while Redis was unavailable"
               for a in frozen["schedule_answers_while_frozen"]
               + stopped["schedule_answers_while_down"] if a["status"] != 201]
@@ -62,10 +60,10 @@ def test_redis_losing_its_data_while_a_worker_is_inside_a_request(tmp_path, shar
         slow = redis_lost_during_a_slow_request(stack, receiver, answer_after=8, fault_at=7,
                                                 fault="flushall", fault_for=3)
     # Redis stopped while a job runs: that worker lives on, the other keeps publishing.
-    wrong = [f"outage: {w}" for w in exactly_once(outage, late=RECOVERY)]
+    wrong = [f"outage: {w}" for w in exactly_once(outage)]
     if not outage["worker_in_the_job_survived"]:
         wrong.append("outage: the worker running a job when Redis went away exited")
-    wrong += [f"slow: {w}" for w in exactly_once(slow, late=RECOVERY, resends=1)]
+    wrong += [f"slow: {w}" for w in exactly_once(slow, resends=1)]
     assert not wrong, f"{wrong}\n{dump(outage)}\n{dump(slow)}"
     if slow["duplicates_by_key"]:
         raise KnownBug(f"a live worker's delivery was sent again: {dump(slow)}")
