@@ -5,6 +5,8 @@ from sqlalchemy import event
 
 from .extensions import db
 
+READ_ONLY = "herald_read_only"
+
 
 def init_app(app: Flask) -> None:
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -28,4 +30,17 @@ def init_app(app: Flask) -> None:
     def _sqlite_begin(connection):
         # Take the write lock at the start: a deferred transaction that reads and then
         # writes fails at once ("database is locked") when another process wrote meanwhile.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A transaction that only reads (see reading()) takes no lock, so it never queues
+        # behind writers.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def reading() -> None:
+    """Begin the session's next transaction as one that only reads. On SQLite it then
+    waits for no writer (WAL gives it a snapshot); a write in it could fail, so call this
+    only where nothing is written before the next commit or rollback."""
+    if not db.session().in_transaction():
+        db.session.connection(execution_options={READ_ONLY: True})

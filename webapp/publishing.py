@@ -17,7 +17,7 @@ from rq import get_current_job
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
-from . import notifications, planner, post_status, publishers, queueing
+from . import database, notifications, planner, post_status, publishers, queueing
 from .audit import record
 from .extensions import db
 from .models import CLAIMABLE, Delivery
@@ -51,6 +51,7 @@ def publish_batch(items: list[list[int]]) -> str:
     job = get_current_job()
     job_id = job.id if job else None
     query = select(Delivery.id, Delivery.status, Delivery.attempts, Delivery.next_attempt_at)
+    database.reading()
     if job_id:
         rows = db.session.execute(query.where(Delivery.job_id == job_id)).all()
     else:
@@ -90,6 +91,7 @@ def _prepare(sendings: list[Sending]) -> None:
     """Build each claimed delivery's publisher and message; a delivery whose channel cannot
     be used (bad configuration, a bug) gets a permanent failure instead."""
     # Only what the messages need: the posts' channels and schedules are not loaded.
+    database.reading()
     deliveries = {d.id: d for d in db.session.scalars(
         select(Delivery).where(Delivery.id.in_([s.delivery_id for s in sendings]))
         .options(joinedload(Delivery.post).lazyload("*"), joinedload(Delivery.channel)))}
@@ -166,7 +168,7 @@ def claim(attempts: list[tuple[int, int]], worker: str,
             update(Delivery)
             .where(Delivery.id.in_(ids), Delivery.attempts == attempt,
                    Delivery.status.in_(CLAIMABLE), *in_job,
-                   Delivery.next_attempt_at <= now + timedelta(seconds=1))
+                   Delivery.next_attempt_at <= now)
             .values(status="publishing", attempts=attempt + 1, started_at=now,
                     claimed_by=worker, finished_at=None, job_id=None)
             .returning(Delivery.id)
