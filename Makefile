@@ -36,6 +36,7 @@ bench: install
 	$(BIN)/python bench/lateness.py --posts 2000 --window 60 --workers 2
 	$(BIN)/python bench/burst.py --channels 50 --posts 100 --workers 2
 	$(BIN)/python bench/mixed_top_of_hour.py --spread 300 --over 20 --burst 1000 --lead-in 35
+	$(BIN)/python bench/mixed_top_of_hour.py --spread 300 --over 20 --burst 1000 --lead-in 35 --database postgresql
 	$(BIN)/python bench/baselines.py
 	$(BIN)/python bench/bulk_schedule.py
 	$(BIN)/python bench/redis_footprint.py

@@ -11,6 +11,7 @@ long the hour's posts took to drain, lost, duplicated and early deliveries, and 
 RQ jobs the workers ran.
 
     .venv/bin/python bench/mixed_top_of_hour.py --spread 300 --over 20 --burst 1000 --lead-in 35
+    .venv/bin/python bench/mixed_top_of_hour.py --spread 300 --over 20 --burst 1000 --lead-in 35 --database postgresql
 """
 
 import argparse
@@ -33,7 +34,11 @@ sys.path.insert(0, str(ROOT))
 
 from bench.lateness import percentile, write_result  # noqa: E402
 from bench.receiver import Receiver  # noqa: E402
-from tests.servers import RedisServer  # noqa: E402
+from tests.servers import (  # noqa: E402
+    RedisServer,
+    create_postgres_database,
+    drop_postgres_database,
+)
 from tests.stack import Stack  # noqa: E402
 
 # The spread posts are made this many seconds before their time, in turn.
@@ -104,16 +109,22 @@ def main():
     parser.add_argument("--lead-in", type=float, default=35.0,
                         help="seconds before the hour in which every post is made")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--web-workers", type=int, default=1, help="gunicorn processes")
-    parser.add_argument("--out", default=str(ROOT / "bench" / "results" /
-                                             "mixed_top_of_hour.json"))
+    parser.add_argument("--web-workers", type=int, default=2,
+                        help="gunicorn processes (the Procfile's default)")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="postgresql: a fresh database on HERALD_TEST_POSTGRES's server")
+    parser.add_argument("--out")
     args = parser.parse_args()
+    out = args.out or ROOT / "bench" / "results" / f"mixed_top_of_hour-{args.database}.json"
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         redis = RedisServer(tmp / "redis").start()
         receiver = Receiver().start()
-        stack = Stack(tmp, redis.url, WEB_CONCURRENCY=str(args.web_workers))
+        env = {"WEB_CONCURRENCY": str(args.web_workers)}
+        if args.database == "postgresql":
+            database, env["DATABASE_URL"] = create_postgres_database()
+        stack = Stack(tmp, redis.url, **env)
         try:
             stack.up(workers=args.workers)
             channel = stack.api("POST", "/channels", json={
@@ -145,7 +156,8 @@ def main():
             result = {
                 "spread_posts": args.spread, "spread_over_seconds": args.over,
                 "burst_posts": args.burst, "lead_in_seconds": args.lead_in,
-                "workers": args.workers, "web_workers": args.web_workers,
+                "database": args.database, "workers": args.workers,
+                "web_workers": args.web_workers,
                 "received": len(got),
                 "lost": total - len(set(keys)), "duplicates": len(keys) - len(set(keys)),
                 "early": sum(1 for r in got if r.at < due[r.delivery_id]),
@@ -167,7 +179,9 @@ def main():
             stack.down()
             receiver.stop()
             redis.stop()
-    write_result(result, args.out)
+            if args.database == "postgresql":
+                drop_postgres_database(database)
+    write_result(result, out)
 
 
 if __name__ == "__main__":
