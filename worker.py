@@ -20,6 +20,13 @@ from webapp.extensions import db
 
 
 class HeraldWorker(SimpleWorker):
+    # Set by SIGTERM/SIGINT: work() has then ended because it was asked to.
+    stopping = False
+
+    def request_stop(self, signum, frame):
+        self.stopping = True
+        super().request_stop(signum, frame)
+
     def execute_job(self, job, queue):
         try:
             return super().execute_job(job, queue)
@@ -60,12 +67,13 @@ def main() -> None:
                 # Inside the try: RQ's constructor talks to Redis too.
                 worker = build_worker(app, name)
                 worker.work(with_scheduler=False, logging_level="INFO")
-                break
             except RedisError as exc:
-                if worker is not None and worker._stop_requested:  # SIGTERM: do not reconnect
-                    break
                 logging.warning("worker lost Redis (%s); retrying in 1 s", exc)
-                time.sleep(1)
+            if worker is not None and worker.stopping:  # SIGTERM: do not start again
+                break
+            # RQ's loop also ends without raising, on a Redis timeout or an error it does not
+            # expect: a worker process that exited then would stop `make run` altogether.
+            time.sleep(1)
     stop.set()
 
 

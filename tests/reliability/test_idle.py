@@ -1,11 +1,15 @@
 """Processes left idle longer than every Redis timeout in play stay connected: the next
 post goes out, and no process logs that it lost Redis."""
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 import redis
-from rq import Queue
+from rq import Queue, Worker
 from rq.queue import DequeueTimeout
 
 import worker
@@ -15,6 +19,8 @@ from tests.servers import RedisServer
 from webapp import create_app, queueing
 
 pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
 
 # Redis timers short enough to idle past all of them in seconds: a command gets 1 s, RQ's
 # blocking dequeue waits 5 s (worker TTL 20 s, less RQ's 15), and the server closes
@@ -68,4 +74,33 @@ def test_the_worker_waits_for_jobs_on_a_connection_of_its_own(tmp_path):
             assert queueing.redis().connection_pool.connection_kwargs["socket_timeout"] == 1.0
     finally:
         stop.set()
+        server.stop()
+
+
+def test_a_worker_whose_rq_loop_ends_on_its_own_starts_it_again(tmp_path):
+    """RQ's work() returns, instead of raising, on an error it does not expect (here Redis
+    answering WRONGTYPE for the queue): the process must not exit, which would stop every
+    process `make run` started, but go on once Redis answers properly again."""
+    server = RedisServer(tmp_path / "redis").start()
+    env = {**os.environ, "REDIS_URL": server.url, "SECRET_KEY": "x",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}",
+           # RQ's idle dequeue then waits 1 s, so the broken queue is met at once.
+           "HERALD_WORKER_TTL": "16"}
+    log = open(tmp_path / "worker.log", "w")
+    process = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env,
+                               stdout=log, stderr=subprocess.STDOUT)
+    try:
+        connection = redis.Redis.from_url(server.url)
+        wait_for(lambda: Worker.all(connection=connection), 30, "the RQ worker")
+        connection.set("rq:queue:herald", "not a list")
+        wait_for(lambda: "quitting" in (tmp_path / "worker.log").read_text(), 30,
+                 "RQ's loop to end")
+        connection.delete("rq:queue:herald")
+        wait_for(lambda: process.poll() is not None or Worker.all(connection=connection), 30,
+                 "the RQ worker again")
+        assert process.poll() is None, (tmp_path / "worker.log").read_text()
+    finally:
+        process.terminate()
+        process.wait(30)
+        log.close()
         server.stop()
