@@ -8,6 +8,7 @@ Tests normally run with HERALD_ALLOW_PRIVATE_NETWORKS on (the stand-ins listen o
 app's own seam for name resolution: tests point it at a function with chosen answers."""
 
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -16,6 +17,7 @@ from tests.conftest import Api, soon, token_for
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Channel, Delivery
+from webapp.publishers import http
 from webapp.services.accounts import create_user
 
 
@@ -368,3 +370,34 @@ def test_tls_checks_the_certificate_for_the_urls_host_at_the_checked_address(app
     answer = api.post(f"/channels/{wrong['id']}/check").json
     assert answer == {"ok": False, "error": "connection failed: SSLError"}
     assert len(tls_webhook.received) == 1
+
+
+def test_a_huge_reply_is_read_only_as_far_as_herald_needs(app):
+    """A platform answering an error page of 8 MB (or never ending) must not make the
+    worker read it all."""
+    class Huge(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.send_response(500)
+            self.send_header("Content-Length", str(8 * 1024 * 1024))
+            self.end_headers()
+            chunk = b"x" * 65536
+            try:
+                for _ in range(128):
+                    self.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # Herald stopped reading: what this test wants
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Huge)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        reply = http.send("POST", f"http://127.0.0.1:{server.server_port}/hook", timeout=10,
+                          allow_private=True, json_body={"hello": "world"})
+        assert reply.status_code == 500
+        assert len(reply.content) == http.MAX_REPLY_BYTES
+    finally:
+        server.shutdown()
+        server.server_close()

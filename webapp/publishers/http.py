@@ -223,7 +223,7 @@ def retry_after_seconds(value: str | None) -> float | None:
 
 @dataclass
 class Reply:
-    """A platform's answer, read in full."""
+    """A platform's answer, its body read up to MAX_REPLY_BYTES."""
 
     status_code: int
     headers: HTTPHeaderDict
@@ -273,6 +273,11 @@ def _pool(target: Target, address: str):
                                       pool_kwargs=tls)
 
 
+# What Herald reads of a platform's answer: far more than any reply it uses (a post's id
+# and URL, an error message).
+MAX_REPLY_BYTES = 256 * 1024
+
+
 def send(method: str, url: str, *, timeout: float, allow_private: bool,
          resolve: Resolve = system_resolve, data: bytes | None = None, json_body=None,
          headers: dict | None = None) -> Reply | PublishResult:
@@ -297,7 +302,9 @@ def send(method: str, url: str, *, timeout: float, allow_private: bool,
         try:
             response = _pool(target, address).urlopen(
                 method, target.request_uri, body=data, headers=headers, redirect=False,
-                timeout=urllib3.Timeout(total=max(deadline - time.monotonic(), 0.001)))
+                timeout=urllib3.Timeout(total=max(deadline - time.monotonic(), 0.001)),
+                preload_content=False)
+            content = _read_bounded(response)
         # The next address, if any, when this one refused or was unreachable: nothing
         # was sent. (Before TimeoutError, which NewConnectionError subclasses.)
         except urllib3.exceptions.NewConnectionError as exc:
@@ -313,8 +320,20 @@ def send(method: str, url: str, *, timeout: float, allow_private: bool,
                                  error=f"timed out after {timeout:g} s")
         except urllib3.exceptions.HTTPError as exc:
             return PublishResult(ok=False, transient=False, error=f"request failed: {exc}")
-        return Reply(response.status, response.headers, response.data)
+        return Reply(response.status, response.headers, content)
     return failure
+
+
+def _read_bounded(response) -> bytes:
+    """The body up to MAX_REPLY_BYTES: an error page of megabytes, or a server that never
+    stops sending, costs a worker no more than that. A connection with unread data is
+    closed, not reused."""
+    content = response.read(MAX_REPLY_BYTES + 1)
+    if len(content) > MAX_REPLY_BYTES:
+        response.close()
+        return content[:MAX_REPLY_BYTES]
+    response.release_conn()
+    return content
 
 
 class HttpPublisher(Publisher):
