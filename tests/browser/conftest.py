@@ -40,15 +40,60 @@ def live_server(app):
     server.shutdown()
 
 
+# Reports every Content-Security-Policy violation of every page in the context to Python:
+# the app's policy is on in these tests, and nothing a page does may break it.
+WATCH_POLICY = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__herald_csp_violation({
+    page: document.location.href, directive: event.violatedDirective,
+    blocked: event.blockedURI, where: `${event.sourceFile}:${event.lineNumber}`,
+    sample: event.sample,
+    element: event.target && event.target.outerHTML ? event.target.outerHTML.slice(0, 160) : "",
+  });
+}, true);
+"""
+
+
+class PolicyWatch:
+    """Collects a browser context's CSP violations and the console's CSP errors."""
+
+    def __init__(self, context):
+        self.context = context
+        self.problems: list[str] = []
+        context.expose_binding("__herald_csp_violation",
+                               lambda source, v: self.problems.append(f"violation: {v}"))
+        context.add_init_script(WATCH_POLICY)
+        context.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.problems.append(f"console ({message.page and message.page.url}): "
+                                 f"{message.text}")
+
+    def check(self) -> None:
+        """Fail with every problem seen so far. Gives each open page a turn first, so
+        that a violation just queued is reported."""
+        for open_page in self.context.pages:
+            if not open_page.is_closed():
+                open_page.evaluate("() => new Promise((done) => setTimeout(done, 0))")
+        if self.problems:
+            pytest.fail("Content-Security-Policy broken:\n" + "\n".join(self.problems),
+                        pytrace=False)
+
+
 @pytest.fixture(params=[(1280, 900)], ids=["desktop"])
 def page(browser, live_server, request):
     width, height = request.param
     context = browser.new_context(viewport={"width": width, "height": height},
                                   base_url=live_server, timezone_id="Europe/Berlin")
+    watch = PolicyWatch(context)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
-    context.close()
+    try:
+        watch.check()  # every browser test fails on any violation
+    finally:
+        context.close()
 
 
 @pytest.fixture
@@ -66,5 +111,7 @@ def screenshot(page, name: str) -> Path:
     """Keep a full-page screenshot in test-artifacts/ (look at them: they show the pages)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    # caret="initial": hiding the caret leaves style="" on every input, which htmx then
+    # copies while settling a swap, and the policy refuses that.
+    page.screenshot(path=str(path), full_page=True, caret="initial")
     return path
