@@ -6,8 +6,8 @@ example data behind them, plus a few states a route alone does not show: signed 
 tab, the calendar's views with its side panel open, an error page.
 
 axe comes from tests/browser/vendor/ (test-only, see its README) as an init script: those
-run whatever the page's Content-Security-Policy says, and the policy stays on — the
-contexts watch for violations like every other browser test.
+run whatever the page's Content-Security-Policy says, and the policy stays on — these
+contexts are watched for violations like every other browser test's (see conftest.py).
 """
 
 from datetime import datetime, timedelta
@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from tests.browser.conftest import PolicyWatch, screenshot
+from tests.browser.conftest import screenshot
 from tests.browser.test_queue_browser import fail_once, schedule, workspace_of
 from webapp.extensions import db
 from webapp.models import Campaign, Delivery, Post
@@ -123,14 +123,13 @@ def test_no_serious_or_critical_violations_on_any_page(app, browser, live_server
         for name, viewport in WIDTHS.items():
             context = browser.new_context(viewport=viewport, base_url=live_server,
                                           timezone_id="Europe/Berlin")
-            watch = PolicyWatch(context)
             context.add_init_script(AXE)
             page = context.new_page()
             page.set_default_timeout(15_000)
-            contexts[name] = (context, watch, page)
+            contexts[name] = (context, page)
 
         # Signed out, before the first account exists: the sign-up page, also with errors.
-        for name, (_, _, page) in contexts.items():
+        for name, (_, page) in contexts.items():
             page.goto("/signup")
             problems += audit(page, f"/signup [{name}]")
             page.get_by_role("button", name="Create account").click()
@@ -139,7 +138,7 @@ def test_no_serious_or_critical_violations_on_any_page(app, browser, live_server
 
         ids = example_data(webhook, runner)
         day = (datetime.now(BERLIN) + timedelta(days=1)).date().isoformat()
-        for name, (context, _, page) in contexts.items():
+        for name, (context, page) in contexts.items():
             page.goto("/login")
             problems += audit(page, f"/login [{name}]")
             page.get_by_label("E-mail").fill("admin@example.com")
@@ -175,9 +174,7 @@ def test_no_serious_or_critical_violations_on_any_page(app, browser, live_server
             for path in ("/", "/queue", "/channels"):
                 page.goto(path)
                 screenshot(page, f"accessibility-{path.strip('/') or 'dashboard'}-{name}")
-        for _, watch, _ in contexts.values():
-            watch.check()
     finally:
-        for context, _, _ in contexts.values():
+        for context, _ in contexts.values():
             context.close()
     assert not problems, "axe found serious or critical violations:\n" + "\n".join(problems)
