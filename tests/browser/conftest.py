@@ -137,7 +137,5 @@ def screenshot(page, name: str) -> Path:
     """Keep a full-page screenshot in test-artifacts/ (look at them: they show the pages)."""
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    # caret="initial": hiding the caret leaves style="" on every input, which htmx then
-    # copies while settling a swap, and the policy refuses that.
-    page.screenshot(path=str(path), full_page=True, caret="initial")
+    page.screenshot(path=str(path), full_page=True)
     return path
