@@ -180,8 +180,9 @@ def test_one_item_per_occurrence_lists_its_channels(signed_in, admin, channel, s
     body = show(signed_in, week_of(local_day(1)))
     items = [r for r in refs(body) if r.startswith(f"d-{post.id}-")]
     assert len(items) == 1
-    item = re.search(rf'<li class="cal-item st-scheduled" style="--c:#[0-9a-f]{{6}}" '
-                     rf'data-ref="{items[0]}".*?</li>', body, re.S).group(0)
+    item = re.search(rf'<li class="cal-item st-scheduled" data-ref="{items[0]}".*?</li>', body,
+                     re.S).group(0)
+    assert re.search(r'<svg class="cal-tint"[^>]*><rect [^>]*fill="#[0-9a-f]{6}"', item)
     assert ">09:30</time>" in item and "Two channels" in item
     assert "Hook</span>" in item and "Newsletter</span>" in item
     assert '<span class="visually-hidden">Scheduled: </span>' in item  # not colour only
@@ -253,8 +254,8 @@ def test_statuses_and_filters(signed_in, admin, channel, second):
 
     # Colours follow the campaign when asked.
     body = show(signed_in, f"{base}&color=campaign")
-    item = re.search(rf'<li class="cal-item[^"]*" style="--c:([^"]+)" data-ref="d-{sale.id}-',
-                     body)
+    item = re.search(rf'<li class="cal-item[^"]*" data-ref="d-{sale.id}-[^>]*>'
+                     r'<svg class="cal-tint"[^>]*><rect [^>]*fill="([^"]+)"', body)
     assert item.group(1) == "#f59e0b"
     assert news.id
 

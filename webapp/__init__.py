@@ -23,12 +23,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
 
-    from . import database, health, web
+    from . import database, headers, health, web
     from .api import bp as api_bp
     from .api.inputs import IdConverter, refuse_impossible_ids
     from .cli import init_app as init_cli
 
     database.init_app(app)
+    headers.init_app(app)
     # Before any blueprint adds its routes: their rules are compiled as they are added.
     app.url_map.converters["id"] = IdConverter
     app.url_value_preprocessor(refuse_impossible_ids)

@@ -2,6 +2,10 @@
 
 Skipped, with the reason printed in the summary, where /usr/bin/chromium is missing
 (`.ci/run` installs it, so CI always runs them). Screenshots go to test-artifacts/.
+
+The app's Content-Security-Policy is on, and every browser context a test opens (the
+`page` fixture's or its own, from `browser.new_context`) reports each violation of it: the
+test fails at teardown if anything a page did broke the policy.
 """
 
 import os
@@ -17,6 +21,71 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-ne
          "--disable-component-update", "--disable-sync"]
 
 
+# Reports every Content-Security-Policy violation of every page in the context to Python:
+# the app's policy is on in these tests, and nothing a page does may break it.
+WATCH_POLICY = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__herald_csp_violation({
+    page: document.location.href, directive: event.violatedDirective,
+    blocked: event.blockedURI, where: `${event.sourceFile}:${event.lineNumber}`,
+    sample: event.sample,
+    element: event.target && event.target.outerHTML ? event.target.outerHTML.slice(0, 160) : "",
+  });
+}, true);
+"""
+
+
+class PolicyWatch:
+    """Collects a browser context's CSP violations and the console's CSP errors."""
+
+    def __init__(self, context):
+        self.context = context
+        self.problems: list[str] = []
+        context.expose_binding("__herald_csp_violation",
+                               lambda source, v: self.problems.append(f"violation: {v}"))
+        context.add_init_script(WATCH_POLICY)
+        context.on("console", self._console)
+
+    def _console(self, message) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.problems.append(f"console ({message.page and message.page.url}): "
+                                 f"{message.text}")
+
+    def flush(self) -> None:
+        """Give each open page a turn, so that a violation just queued is reported."""
+        for open_page in self.context.pages:
+            if not open_page.is_closed():
+                open_page.evaluate("() => new Promise((done) => setTimeout(done, 0))")
+
+
+class WatchedBrowser:
+    """The browser, whose every new context is watched (see PolicyWatch)."""
+
+    def __init__(self, browser):
+        self._browser = browser
+        self.watches: list[PolicyWatch] = []
+
+    def new_context(self, **options):
+        context = self._browser.new_context(**options)
+        self.watches.append(PolicyWatch(context))
+        return context
+
+    def __getattr__(self, name):
+        return getattr(self._browser, name)
+
+
+@pytest.fixture(autouse=True)
+def no_policy_violations(browser):
+    """Every browser test fails on any violation in any context it opened. (Autouse: set
+    up before `page`, so torn down after it has flushed and closed its context.)"""
+    browser.watches.clear()
+    yield
+    problems = [problem for watch in browser.watches for problem in watch.problems]
+    browser.watches.clear()
+    if problems:
+        pytest.fail("Content-Security-Policy broken:\n" + "\n".join(problems), pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
@@ -26,7 +95,7 @@ def browser():
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
+        yield WatchedBrowser(browser)
         browser.close()
 
 
@@ -45,9 +114,11 @@ def page(browser, live_server, request):
     width, height = request.param
     context = browser.new_context(viewport={"width": width, "height": height},
                                   base_url=live_server, timezone_id="Europe/Berlin")
+    watch = browser.watches[-1]
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
+    watch.flush()
     context.close()
 
 

@@ -97,6 +97,8 @@ def test_batch_cancel_two_deliveries_after_confirming(signed_in, admin, hook):
     expect(page.locator(".tab-cancelled .count")).to_have_text("2")
     expect(page.locator("#queue-selected")).to_have_text("None selected")
     shoot(page, "queue-result")
+    page.locator("#queue-result").get_by_role("button", name="Dismiss").click()
+    expect(page.locator("#queue-result .result")).to_have_count(0)
 
     page.locator(".tab-cancelled").click()
     expect(page).to_have_url(re.compile(r"/queue\?status=cancelled$"))

@@ -22,8 +22,11 @@ REPEATS = (' <span class="cal-rep" title="Repeats">↻<span class="visually-hidd
            '</span></span>')
 WARN = (' <span class="cal-warn" title="{0}">⚠<span class="visually-hidden"> (daylight saving: '
         '{0})</span></span>')
-CHANNEL = ('<span class="cal-chan"><span class="swatch" style="background:{color}" '
-           'aria-hidden="true"></span>{name}</span>')
+# Colours are SVG fills (presentation attributes), never style="": the pages' Content-
+# Security-Policy refuses inline styles. The swatch is the `swatch` macro of
+# templates/pages/_macros.html; the tint is the item's coloured edge and background.
+CHANNEL = ('<span class="cal-chan"><svg class="swatch" viewBox="0 0 10 10" aria-hidden="true" '
+           'focusable="false"><circle cx="5" cy="5" r="4.5" fill="{color}"/></svg>{name}</span>')
 
 
 class ItemRenderer:
@@ -64,8 +67,11 @@ class ItemRenderer:
                 f'<span class="visually-hidden"> (“{title}” at {hm})</span></button>'
                 if movable else "")
         return (
-            f'<li class="cal-item st-{item.status}" style="--c:{item.color}" '
-            f'data-ref="{item.ref}" data-time="{local[11:19]}"{DRAG if movable else ""}>'
+            f'<li class="cal-item st-{item.status}" data-ref="{item.ref}" '
+            f'data-time="{local[11:19]}"{DRAG if movable else ""}>'
+            f'<svg class="cal-tint" aria-hidden="true" focusable="false"><rect width="100%" '
+            f'height="100%" fill="{item.color}" fill-opacity=".12"/><rect width="4" '
+            f'height="100%" fill="{item.color}"/></svg>'
             f'<a class="cal-open" href="{url}" hx-get="{url}"><span class="cal-line">'
             f'{GRIP if movable else ""}{STATUS[item.status]}'
             f'<time datetime="{item.at.isoformat()}">{hm}</time>'
