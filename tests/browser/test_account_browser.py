@@ -101,3 +101,29 @@ def test_settings_take_a_searchable_zone(signed_in):
     expect(page.locator(".flash-success")).to_have_text("Settings saved.")
     expect(zone).to_have_value("Asia/Tokyo")
     shoot(page, "settings")
+
+
+def test_sign_up_preselects_the_browser_zone_and_shows_every_error(browser, live_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  base_url=live_server, timezone_id="Europe/Paris")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto("/signup")
+        expect(page.get_by_label("Your timezone")).to_have_value("Europe/Paris")
+        shoot(page, "sign-up-zone")
+
+        page.get_by_label("E-mail").fill("not an address")
+        page.get_by_label("Password", exact=True).fill("short")
+        page.get_by_label("Repeat password").fill("other")
+        page.get_by_label("Workspace name").fill(" ")
+        page.get_by_label("Your timezone").fill("Moon/Base")
+        page.get_by_role("button", name="Create account").click()
+        for name in ("email", "password", "confirm", "workspace", "timezone"):
+            expect(page.locator(f"#{name}-error")).to_be_visible()
+        expect(page.locator(".flash-error li")).to_have_count(5)
+        # What was typed stays: the browser's zone does not overwrite it.
+        expect(page.get_by_label("Your timezone")).to_have_value("Moon/Base")
+        shoot(page, "sign-up-errors")
+    finally:
+        context.close()
