@@ -16,7 +16,7 @@ from tests.stack import Stack
 from tests.test_pages import PASSWORD, csrf_token, error_for, page, show, sign_in, submit
 from webapp import create_app
 from webapp.extensions import db
-from webapp.models import ApiToken, User, UserSession
+from webapp.models import ApiToken, AuditEvent, User, UserSession
 from webapp.services.accounts import create_user
 
 HOSTILE_NEXT = [
@@ -280,6 +280,9 @@ def test_tokens_are_created_listed_and_revoked_on_the_settings_page(app, client,
     assert response.status_code == 303
     assert api.get("/api/v1/channels", headers=headers).status_code == 401
     assert "No tokens yet." in show(client, "/settings")
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
+    assert [e.action for e in events] == ["token.created", "token.revoked"]
+    assert all(plain not in str((e.before, e.after)) for e in events)
 
 
 def test_last_used_at_is_written_once_for_many_calls_in_a_row(app, api):

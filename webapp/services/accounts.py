@@ -6,6 +6,7 @@ from functools import cache
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..audit import record
 from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..models import ROLES, ApiToken, Membership, User, Workspace
@@ -124,6 +125,8 @@ def create_token(user: User, workspace: Workspace, name: object) -> tuple[ApiTok
                               {"name": "is longer than 120 characters"})
     row, plain = ApiToken.issue(user, workspace, name)
     db.session.add(row)
+    db.session.flush()
+    record(workspace.id, "token.created", row, user_id=user.id, after={"name": name})
     db.session.commit()
     return row, plain
 
@@ -135,6 +138,7 @@ def revoke_token(user: User, workspace: Workspace, token_id: int) -> ApiToken:
         ApiToken.workspace_id == workspace.id))
     if row is None:
         raise NotFound("no such token (it may have been revoked already)")
+    record(workspace.id, "token.revoked", row, user_id=user.id, before={"name": row.name})
     db.session.delete(row)
     db.session.commit()
     return row
