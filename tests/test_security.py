@@ -171,6 +171,11 @@ def test_changing_the_password_signs_out_the_other_sessions(app, client, admin):
     assert error_for(body, "current") == "is not your current password"
     assert error_for(body, "password") == "must be at least 8 characters"
     assert error_for(body, "confirm") == "Passwords differ"
+    # Right current password, but the repetition differs: nothing changes either.
+    response = submit(client, "/settings/password", {
+        "current": PASSWORD, "password": "a brand new one", "confirm": "a brand new 1"})
+    assert response.status_code == 422
+    assert error_for(page(response), "confirm") == "Passwords differ"
     db.session.expire_all()
     assert admin.check_password(PASSWORD)
     assert signed_in_page(phone)

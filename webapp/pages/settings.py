@@ -61,16 +61,16 @@ def change_password():
         return render("pages/password.html", form=form)
     if not form.validate_on_submit():
         return render("pages/password.html", form=form, code=400)
+    # Every problem at once; nothing changes unless there is none.
+    problems = accounts.password_change_problems(current_user, form.current.data,
+                                                 form.password.data)
     if form.password.data != form.confirm.data:
-        form.confirm.errors = ["Passwords differ"]
-    try:
-        accounts.change_password(current_user, form.current.data, form.password.data)
-    except ValidationError as exc:
-        for name, message in exc.fields.items():
-            getattr(form, name).errors = [*getattr(form, name).errors, message]
-    if form.errors:
-        db.session.rollback()
+        problems["confirm"] = "Passwords differ"
+    if problems:
+        for name, message in problems.items():
+            getattr(form, name).errors = [message]
         return render("pages/password.html", form=form, code=422)
+    accounts.change_password(current_user, form.current.data, form.password.data)
     user = current_user._get_current_object()
     end_all_sessions(user)
     sign_in(user, remember="remember_token" in request.cookies)

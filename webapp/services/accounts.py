@@ -58,9 +58,8 @@ def authenticate(email: object, password: str) -> User | None:
     return user if user.check_password(password) else None
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    """Set a new password after checking the current one (ValidationError otherwise).
-    The caller ends the user's other sign-ins."""
+def password_change_problems(user: User, current: str, new: str) -> dict[str, str]:
+    """Everything wrong with changing `user`'s password from `current` to `new`."""
     fields = {}
     if not user.check_password(current or ""):
         fields["current"] = "is not your current password"
@@ -68,6 +67,13 @@ def change_password(user: User, current: str, new: str) -> None:
         fields["password"] = f"must be at least {MIN_PASSWORD} characters"
     elif new == current:
         fields["password"] = "is the same as the current one"
+    return fields
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Set a new password after checking the current one (ValidationError otherwise).
+    The caller ends the user's other sign-ins."""
+    fields = password_change_problems(user, current, new)
     if fields:
         raise ValidationError("; ".join(f"{k}: {v}" for k, v in fields.items()), fields)
     user.set_password(new)
