@@ -127,3 +127,26 @@ def test_sign_up_preselects_the_browser_zone_and_shows_every_error(browser, live
         shoot(page, "sign-up-errors")
     finally:
         context.close()
+
+
+def test_api_tokens_and_password_on_the_settings_page(signed_in):
+    page = signed_in
+    page.goto("/settings")
+    expect(page.get_by_text("No tokens yet.")).to_be_visible()
+    page.get_by_label("Token name").fill("deploy script")
+    page.get_by_role("button", name="Create token").click()
+    secret = page.get_by_label("Token", exact=True)
+    expect(secret).to_have_value(re.compile(r"^hrld_"))
+    shoot(page, "settings-token")
+    expect(page.locator("table.tokens")).to_contain_text("deploy script")
+    page.get_by_role("button", name="Revoke deploy script").click()
+    expect(page.locator(".flash-success")).to_contain_text("revoked")
+    expect(page.get_by_text("No tokens yet.")).to_be_visible()
+
+    page.get_by_role("link", name="Change your password").click()
+    page.get_by_label("Current password").fill("correct horse")
+    page.get_by_label("New password", exact=True).fill("a brand new one")
+    page.get_by_label("Repeat the new password").fill("a brand new one")
+    shoot(page, "password-change")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator(".flash-success")).to_contain_text("Password changed")
