@@ -75,7 +75,9 @@ def sign_out() -> None:
     if current_user.is_authenticated and current_user.session_id:
         db.session.execute(delete(UserSession).where(UserSession.id == current_user.session_id))
         db.session.commit()
-    logout_user()  # also deletes the remember cookie
+    logout_user()
+    # A fresh session for whoever uses this browser next, keeping only Flask-Login's note
+    # ("_remember": "clear") that makes its after-request hook delete the remember cookie.
     remember = session.get("_remember")
     session.clear()
     if remember:
