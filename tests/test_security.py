@@ -70,6 +70,10 @@ def test_hostile_next_values_redirect_home(client, admin, target):
         assert response.status_code == 400
     else:
         assert response.status_code == 303 and response.location == "/", target
+        # The queue's batch form goes back to the queue only.
+        response = submit(client, "/queue/batch", {"action": "retry", "next": target},
+                          form_page="/queue")
+        assert response.status_code == 303 and response.location == "/queue", target
 
 
 # Sessions ----------------------------------------------------------------------------------
