@@ -195,6 +195,19 @@ def test_changing_the_password_signs_out_the_other_sessions(app, client, admin):
 
 # Throttling --------------------------------------------------------------------------------
 
+def test_wrong_current_passwords_are_throttled(app, client, admin):
+    app.config["HERALD_SIGNIN_LIMIT_PER_ACCOUNT"] = "2 per minute"
+    assert client.post("/settings/password").status_code in (302, 400)  # signed out
+    sign_in(client)
+    wrong = {"current": "guess", "password": "a brand new one", "confirm": "a brand new one"}
+    for _ in range(2):
+        assert submit(client, "/settings/password", wrong).status_code == 422
+    response = submit(client, "/settings/password", {**wrong, "current": PASSWORD})
+    assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+    db.session.expire_all()
+    assert admin.check_password(PASSWORD)
+
+
 def test_failed_sign_ins_are_throttled_per_account(app, client, admin):
     app.config["HERALD_SIGNIN_LIMIT_PER_ACCOUNT"] = "3 per minute"
     for _ in range(4):  # successful sign-ins are not counted

@@ -1,11 +1,11 @@
 """The signed-in person's own settings: their timezone, where notifications go, their
 password, their API tokens and their sign-ins."""
 
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from ..errors import ValidationError
-from ..extensions import db
+from ..extensions import db, limiter
 from ..services import accounts
 from ..services.accounts import EMAIL
 from ..sessions import end_all_sessions, sign_in, sign_out
@@ -54,6 +54,12 @@ def settings():
 
 
 @bp.route("/settings/password", methods=["GET", "POST"])
+# Guessing the current password from a session left open counts like failed sign-ins.
+@limiter.limit(lambda: current_app.config["HERALD_SIGNIN_LIMIT_PER_ACCOUNT"],
+               key_func=lambda: f"password-change:{getattr(current_user, 'id', None)}",
+               methods=["POST"], deduct_when=lambda response: response.status_code == 422,
+               error_message="Too many wrong current passwords. Nothing was changed: wait a "
+                             "few minutes and try again.")
 def change_password():
     """A new password ends every other sign-in of the account; this browser stays in."""
     form = PasswordForm()
