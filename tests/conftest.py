@@ -57,6 +57,8 @@ def test_config(database_url: str, redis_url: str) -> dict:
         "HERALD_HTTP_TIMEOUT": 5.0,
         "HERALD_QUEUE": "herald-test",
         "SMTP_URL": "",
+        # Throttling counters apart from anything else in the private Redis.
+        "RATELIMIT_KEY_PREFIX": "herald-test-limits",
     }
 
 

@@ -4,8 +4,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import config, timeutil
-from .extensions import csrf, db, login_manager, migrate
+from . import config, sessions, timeutil
+from .extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +22,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
+    limiter.init_app(app)
+    sessions.init_app(app)
 
     from . import database, headers, health, web
     from .api import bp as api_bp

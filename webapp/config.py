@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 
@@ -17,6 +18,25 @@ class Defaults:
     WTF_CSRF_TIME_LIMIT = None
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Set only when "Keep me signed in" is ticked; a sign-in never outlives this.
+    REMEMBER_COOKIE_DURATION = timedelta(days=30)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # Cookies get Secure (and responses HSTS) when the request came over HTTPS, which
+    # behind a reverse proxy is only known from X-Forwarded-Proto: set this to the number
+    # of proxies in front of Herald (0: none, X-Forwarded-* headers are ignored).
+    HERALD_TRUSTED_PROXIES = 0
+    # Sign-in throttling (Flask-Limiter, counted in Redis so every web process shares it):
+    # failed attempts per e-mail address and per client address.
+    HERALD_SIGNIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    HERALD_SIGNIN_LIMIT_PER_ADDRESS = "50 per 15 minutes"
+    # Requests with a wrong API token, per client address.
+    HERALD_API_AUTH_FAILURE_LIMIT = "30 per minute"
+    RATELIMIT_KEY_PREFIX = "herald-limits"
+    RATELIMIT_HEADERS_ENABLED = True
+    # A Redis outage must not turn every sign-in into an error page: the limits then
+    # lapse until it is back (Flask-Limiter logs it).
+    RATELIMIT_SWALLOW_ERRORS = True
     # Requests larger than this get 413 (CSV imports included).
     MAX_CONTENT_LENGTH = 5 * 1024 * 1024
     REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -69,7 +89,9 @@ def load(app, overrides: dict | None = None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = env.get(
         "DATABASE_URL", f"sqlite:///{instance / 'herald.db'}"
     )
-    for name in ("REDIS_URL", "SMTP_URL", "MAIL_FROM", "HERALD_BASE_URL"):
+    for name in ("REDIS_URL", "SMTP_URL", "MAIL_FROM", "HERALD_BASE_URL",
+                 "HERALD_SIGNIN_LIMIT_PER_ACCOUNT", "HERALD_SIGNIN_LIMIT_PER_ADDRESS",
+                 "HERALD_API_AUTH_FAILURE_LIMIT"):
         if env.get(name):
             app.config[name] = env[name]
     if env.get("HERALD_RETRY_DELAYS"):
@@ -77,7 +99,7 @@ def load(app, overrides: dict | None = None) -> None:
     if env.get("HERALD_ALLOW_PRIVATE_NETWORKS"):
         app.config["HERALD_ALLOW_PRIVATE_NETWORKS"] = env["HERALD_ALLOW_PRIVATE_NETWORKS"] == "1"
     for name in ("HERALD_HORIZON_SECONDS", "HERALD_HEARTBEAT_TTL", "HERALD_MATERIALIZE_DAYS",
-                 "HERALD_BATCH_SIZE", "HERALD_WORKER_TTL"):
+                 "HERALD_BATCH_SIZE", "HERALD_WORKER_TTL", "HERALD_TRUSTED_PROXIES"):
         if env.get(name):
             app.config[name] = int(env[name])
     for name in ("HERALD_PLANNER_INTERVAL", "HERALD_HTTP_TIMEOUT",
@@ -86,6 +108,11 @@ def load(app, overrides: dict | None = None) -> None:
             app.config[name] = float(env[name])
     if overrides:
         app.config.update(overrides)
+    # The limits live in the job queue's Redis unless a test or operator says otherwise.
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {
+        "socket_timeout": app.config["HERALD_REDIS_SOCKET_TIMEOUT"],
+        "socket_connect_timeout": 5})
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     # Heroku-style URLs say postgres://; SQLAlchemy wants an explicit driver.
     for prefix in ("postgres://", "postgresql://"):

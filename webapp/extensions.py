@@ -1,5 +1,7 @@
 """Extension singletons, initialised by create_app()."""
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -19,3 +21,6 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=naming_convention))
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+# No default limits: each limited route says what it counts (sign-in, API auth failures).
+# The client address is the one ProxyFix found when HERALD_TRUSTED_PROXIES is set.
+limiter = Limiter(key_func=get_remote_address)

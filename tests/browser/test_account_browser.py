@@ -101,3 +101,52 @@ def test_settings_take_a_searchable_zone(signed_in):
     expect(page.locator(".flash-success")).to_have_text("Settings saved.")
     expect(zone).to_have_value("Asia/Tokyo")
     shoot(page, "settings")
+
+
+def test_sign_up_preselects_the_browser_zone_and_shows_every_error(browser, live_server):
+    context = browser.new_context(viewport={"width": 1280, "height": 900},
+                                  base_url=live_server, timezone_id="Europe/Paris")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        page.goto("/signup")
+        expect(page.get_by_label("Your timezone")).to_have_value("Europe/Paris")
+        shoot(page, "sign-up-zone")
+
+        page.get_by_label("E-mail").fill("not an address")
+        page.get_by_label("Password", exact=True).fill("short")
+        page.get_by_label("Repeat password").fill("other")
+        page.get_by_label("Workspace name").fill(" ")
+        page.get_by_label("Your timezone").fill("Moon/Base")
+        page.get_by_role("button", name="Create account").click()
+        for name in ("email", "password", "confirm", "workspace", "timezone"):
+            expect(page.locator(f"#{name}-error")).to_be_visible()
+        expect(page.locator(".flash-error li")).to_have_count(5)
+        # What was typed stays: the browser's zone does not overwrite it.
+        expect(page.get_by_label("Your timezone")).to_have_value("Moon/Base")
+        shoot(page, "sign-up-errors")
+    finally:
+        context.close()
+
+
+def test_api_tokens_and_password_on_the_settings_page(signed_in):
+    page = signed_in
+    page.goto("/settings")
+    expect(page.get_by_text("No tokens yet.")).to_be_visible()
+    page.get_by_label("Token name").fill("deploy script")
+    page.get_by_role("button", name="Create token").click()
+    secret = page.get_by_label("Token", exact=True)
+    expect(secret).to_have_value(re.compile(r"^hrld_"))
+    shoot(page, "settings-token")
+    expect(page.locator("table.tokens")).to_contain_text("deploy script")
+    page.get_by_role("button", name="Revoke deploy script").click()
+    expect(page.locator(".flash-success")).to_contain_text("revoked")
+    expect(page.get_by_text("No tokens yet.")).to_be_visible()
+
+    page.get_by_role("link", name="Change your password").click()
+    page.get_by_label("Current password").fill("correct horse")
+    page.get_by_label("New password", exact=True).fill("a brand new one")
+    page.get_by_label("Repeat the new password").fill("a brand new one")
+    shoot(page, "password-change")
+    page.get_by_role("button", name="Change password").click()
+    expect(page.locator(".flash-success")).to_contain_text("Password changed")

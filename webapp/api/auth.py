@@ -1,18 +1,31 @@
 """Bearer-token authentication: the token's workspace scopes every call."""
 
-from flask import g, request
-from sqlalchemy import select
+from datetime import timedelta
+
+from flask import current_app, g, request
+from sqlalchemy import or_, select, update
 
 from ..errors import DomainError, Forbidden
-from ..extensions import csrf, db
+from ..extensions import csrf, db, limiter
 from ..models import ApiToken, Membership
 from ..timeutil import now_utc
 from . import bp
 
 # Largest request body the API reads (a post's body is at most 100,000 characters).
 MAX_BODY_BYTES = 1024 * 1024
+# last_used_at is written at most this often per token: a write on every call would take
+# SQLite's write lock on every read-only request, and a minute is precise enough to see
+# whether a token is still in use.
+LAST_USED_PRECISION = timedelta(minutes=1)
 
 csrf.exempt(bp)  # token auth, no cookies: CSRF does not apply
+# Guessing tokens: wrong or missing ones are counted per client address (in Redis, shared
+# by every web process); past the limit the address gets 429 with Retry-After.
+limiter.limit(lambda: current_app.config["HERALD_API_AUTH_FAILURE_LIMIT"],
+              key_func=lambda: f"api-auth-failures:{request.remote_addr}",
+              deduct_when=lambda response: response.status_code == 401,
+              error_message="too many requests with a wrong token from your address; "
+                            "wait before trying again (see Retry-After)")(bp)
 
 
 class Unauthorized(DomainError):
@@ -34,8 +47,7 @@ def authenticate():
         Membership.user_id == row.user_id, Membership.workspace_id == row.workspace_id))
     if row is None or membership is None:
         raise Unauthorized("invalid or revoked token")
-    row.last_used_at = now_utc()
-    db.session.commit()
+    _note_use(row)
     g.user_id = row.user_id
     g.workspace_id = row.workspace_id
     g.membership = membership
@@ -47,3 +59,16 @@ def require(role: str) -> None:
     """403 unless the token's user has at least `role` in the workspace."""
     if not g.membership.can(role):
         raise Forbidden(f"your role ({g.membership.role}) cannot do this; it needs {role}")
+
+
+def _note_use(row: ApiToken) -> None:
+    """Record that the token was used, unless that was recorded less than a minute ago.
+    The conditional UPDATE keeps it to one write when parallel requests all see it stale."""
+    now = now_utc()
+    if row.last_used_at is not None and now - row.last_used_at < LAST_USED_PRECISION:
+        return
+    db.session.execute(update(ApiToken).where(
+        ApiToken.id == row.id,
+        or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - LAST_USED_PRECISION))
+        .values(last_used_at=now).execution_options(synchronize_session=False))
+    db.session.commit()

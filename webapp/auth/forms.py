@@ -1,18 +1,20 @@
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from ..pages.forms import zone_field
+from ..services.accounts import MIN_PASSWORD
 
 
 class LoginForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Email()])
     password = PasswordField("Password", validators=[DataRequired()])
+    remember = BooleanField("Keep me signed in (30 days)")
 
 
 class SignupForm(FlaskForm):
     email = EmailField("E-mail", validators=[DataRequired(), Email()])
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=8)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(min=MIN_PASSWORD)])
     confirm = PasswordField("Repeat password",
                             validators=[DataRequired(), EqualTo("password", "Passwords differ")])
     workspace = StringField("Workspace name", default="My workspace",

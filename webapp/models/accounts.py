@@ -22,6 +22,15 @@ class User(UserMixin, db.Model):
 
     memberships = db.relationship("Membership", back_populates="user", lazy="selectin")
 
+    # The sign-in this object was loaded through (webapp.sessions sets both): Flask-Login
+    # stores get_id() in the session and the remember cookie, so a cookie names its
+    # sign-in and dies with it.
+    session_key = None  # str
+    session_id = None  # int
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_key or ''}"
+
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
 
@@ -52,6 +61,24 @@ class Membership(db.Model):
     def can(self, needed: str) -> bool:
         """True when this role is at least `needed` in viewer < editor < approver < admin."""
         return ROLES.index(self.role) >= ROLES.index(needed)
+
+
+class UserSession(db.Model):
+    """One sign-in (a browser). Deleting the row signs that browser out, whatever cookies
+    it kept: sign-out, "sign out everywhere" and a password change do."""
+
+    id = db.Column(db.Integer, primary_key=True)
+    user_id = db.Column(db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False,
+                        index=True)
+    # A SHA-256 of the key the cookies carry: the table alone opens no session.
+    key_hash = db.Column(db.String(64), nullable=False, unique=True)
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    user = db.relationship("User", lazy="joined")
+
+    @staticmethod
+    def hash(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
 
 
 class ApiToken(db.Model):

@@ -2,7 +2,6 @@
 safe redirects, times in the user's zone, and domain errors turned into error pages."""
 
 from datetime import datetime
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import abort, g, make_response, redirect, render_template, request, url_for
@@ -13,6 +12,7 @@ from werkzeug.exceptions import default_exceptions
 from ..errors import DomainError
 from ..extensions import db, login_manager
 from ..models import Membership, Workspace
+from ..redirects import safe_redirect
 from ..timeutil import resolve
 from . import bp
 
@@ -83,19 +83,10 @@ def render(template: str, partial: str | None = None, *, code: int = 200, **cont
     return render_template(name, **context), code
 
 
-def safe_next(target: str | None, default: str) -> str:
-    """`target` when it is a path on this site, else `default` (no open redirects)."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc:
-            return target
-    return default
-
-
 def back(default_endpoint: str, **values):
     """303 to the form's `next` field when it is safe, else to `default_endpoint`."""
     default = url_for(default_endpoint, **values)
-    return redirect(safe_next(request.form.get("next"), default), 303)
+    return redirect(safe_redirect(request.form.get("next"), default), 303)
 
 
 def int_arg(name: str, default: int = 1) -> int:

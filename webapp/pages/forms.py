@@ -231,6 +231,17 @@ class SettingsForm(Form):
     notify_email = EmailField("E-mail for notifications (optional)")
 
 
+class PasswordForm(Form):
+    current = PasswordField("Current password")
+    password = PasswordField("New password")
+    confirm = PasswordField("Repeat the new password")
+
+
+class TokenForm(Form):
+    name = StringField("Token name", render_kw={"maxlength": 120,
+                                                "placeholder": "e.g. deploy script"})
+
+
 class ImportForm(Form):
     file = FileField("CSV file", validators=[
         FileRequired("choose a CSV file to import"),

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 
 from ..extensions import db
 from ..models import Notification
+from ..redirects import safe_redirect
 from ..timeutil import now_utc
 from . import bp
 from .context import (
@@ -17,7 +18,6 @@ from .context import (
     current_workspace,
     render,
     require,
-    safe_next,
     wants_fragment,
 )
 
@@ -47,7 +47,7 @@ def here() -> str:
     if current:
         parts = urlsplit(current)
         current = parts.path + (f"?{parts.query}" if parts.query else "")
-    return safe_next(current or request.full_path.rstrip("?"), "/")
+    return safe_redirect(current or request.full_path.rstrip("?"), "/")
 
 
 def bell_context(workspace_id: int, limit: int = RECENT) -> dict:
@@ -94,7 +94,7 @@ def _answer():
                                                  **bell_context(current_workspace().id)))
         response.headers["HX-Trigger"] = CHANGED
         return response
-    return redirect(safe_next(request.form.get("next"), "/"), 303)
+    return redirect(safe_redirect(request.form.get("next"), "/"), 303)
 
 
 @bp.post("/notifications/read")

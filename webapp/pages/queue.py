@@ -21,6 +21,7 @@ from .. import planner
 from ..errors import Conflict, DomainError
 from ..extensions import db
 from ..models import DELIVERY_STATUSES, Channel, Delivery, Post
+from ..redirects import safe_redirect
 from ..services import deliveries as service
 from ..services import posts as post_service
 from ..timeutil import MAX_YEAR, MIN_YEAR, now_utc
@@ -503,11 +504,10 @@ def summarize(name: str, outcomes: list[Outcome]) -> str:
 
 
 def _next_url() -> str:
-    target = request.form.get("next", "")
-    parts = urlsplit(target)
-    if parts.path == url_for("pages.queue") and not parts.netloc and not parts.scheme:
-        return target
-    return url_for("pages.queue")
+    """The queue page the batch form came from (its tab and filters), else the queue."""
+    default = url_for("pages.queue")
+    target = safe_redirect(request.form.get("next"), default)
+    return target if urlsplit(target).path == default else default
 
 
 @bp.post("/queue/batch")

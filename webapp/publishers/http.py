@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from importlib.metadata import PackageNotFoundError, version
 from urllib.parse import urlsplit
 
 import urllib3
@@ -35,6 +36,18 @@ ALLOW_HINT = "to allow it, restart the server with HERALD_ALLOW_PRIVATE_NETWORKS
 
 # (host, port) -> the host's addresses, most preferred first.
 Resolve = Callable[[str, int], list[str]]
+
+
+def _user_agent() -> str:
+    """Herald/<version> from the installed package's metadata (pyproject.toml's version)."""
+    try:
+        return f"Herald/{version('herald')}"
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "Herald"
+
+
+# Every request Herald makes says who makes it (platforms' logs and abuse desks read it).
+USER_AGENT = _user_agent()
 
 
 def unsafe_character(value: str) -> str | None:
@@ -294,6 +307,7 @@ def send(method: str, url: str, *, timeout: float, allow_private: bool,
         return PublishResult(ok=False, transient=isinstance(exc, Unresolvable),
                              error=exc.message)
     headers = dict(headers or {}, Host=target.host_header)
+    headers.setdefault("User-Agent", USER_AGENT)
     if json_body is not None:
         data = json.dumps(json_body).encode()
         headers.setdefault("Content-Type", "application/json")

@@ -1,25 +1,35 @@
 """Users, workspaces and memberships."""
 
 import re
+from functools import cache
 
 from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import ValidationError
+from ..audit import record
+from ..errors import NotFound, ValidationError
 from ..extensions import db
-from ..models import ROLES, Membership, User, Workspace
+from ..models import ROLES, ApiToken, Membership, User, Workspace
 from ..timeutil import zone
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+MIN_PASSWORD = 8
 
 
-def create_user(email: str, password: str, workspace_name: str = "Default",
-                role: str = "admin", timezone: str = "UTC") -> tuple[User, Workspace]:
-    """Create the user (or find an existing one) and make them `role` of the workspace,
-    which is created when new."""
-    email = (email or "").strip().lower()
+def normalize_email(email: object) -> str:
+    """The form every e-mail is stored, looked up and throttled in."""
+    return email.strip().lower() if isinstance(email, str) else ""
+
+
+def check_new_account(email: str, password: str | None, workspace_name: object,
+                      timezone: str, role: str = "admin") -> dict[str, str]:
+    """Every problem with a new account's fields at once ({field: message}); `password`
+    None means the user exists already and keeps theirs."""
     fields = {}
     if not EMAIL.fullmatch(email) or len(email) > 254:
         fields["email"] = "is not an e-mail address"
+    if password is not None and len(password) < MIN_PASSWORD:
+        fields["password"] = f"must be at least {MIN_PASSWORD} characters"
     if role not in ROLES:
         fields["role"] = f"must be one of {', '.join(ROLES)}"
     if not isinstance(workspace_name, str) or not workspace_name.strip():
@@ -30,9 +40,54 @@ def create_user(email: str, password: str, workspace_name: str = "Default",
         zone(timezone)
     except ValidationError as exc:
         fields.update(exc.fields)
+    return fields
+
+
+@cache
+def _dummy_hash() -> str:
+    return generate_password_hash("not anybody's password")
+
+
+def authenticate(email: object, password: str) -> User | None:
+    """The user with this e-mail and password, else None. An unknown e-mail costs the same
+    hash check as a known one, so the answer's timing does not tell which e-mails exist."""
+    user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    return user if user.check_password(password) else None
+
+
+def password_change_problems(user: User, current: str, new: str) -> dict[str, str]:
+    """Everything wrong with changing `user`'s password from `current` to `new`."""
+    fields = {}
+    if not user.check_password(current or ""):
+        fields["current"] = "is not your current password"
+    if len(new or "") < MIN_PASSWORD:
+        fields["password"] = f"must be at least {MIN_PASSWORD} characters"
+    elif new == current:
+        fields["password"] = "is the same as the current one"
+    return fields
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Set a new password after checking the current one (ValidationError otherwise).
+    The caller ends the user's other sign-ins."""
+    fields = password_change_problems(user, current, new)
+    if fields:
+        raise ValidationError("; ".join(f"{k}: {v}" for k, v in fields.items()), fields)
+    user.set_password(new)
+    db.session.commit()
+
+
+def create_user(email: str, password: str, workspace_name: str = "Default",
+                role: str = "admin", timezone: str = "UTC") -> tuple[User, Workspace]:
+    """Create the user (or find an existing one) and make them `role` of the workspace,
+    which is created when new."""
+    email = normalize_email(email)
     user = db.session.scalar(select(User).where(User.email == email))
-    if user is None and len(password or "") < 8:
-        fields["password"] = "must be at least 8 characters"
+    fields = check_new_account(email, None if user else (password or ""), workspace_name,
+                               timezone, role)
     if fields:
         raise ValidationError(next(iter(fields.items()))[0] + ": " + next(iter(fields.values())),
                               fields)
@@ -57,3 +112,39 @@ def create_user(email: str, password: str, workspace_name: str = "Default",
 
 def has_users() -> bool:
     return db.session.scalar(select(User.id).limit(1)) is not None
+
+
+def tokens_of(user: User, workspace: Workspace) -> list[ApiToken]:
+    """The user's API tokens for this workspace, newest first."""
+    return db.session.scalars(select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.workspace_id == workspace.id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).all()
+
+
+def create_token(user: User, workspace: Workspace, name: object) -> tuple[ApiToken, str]:
+    """A new API token named `name`; the plain token is returned once and never stored."""
+    name = name.strip() if isinstance(name, str) else ""
+    if not name:
+        raise ValidationError("name: is required", {"name": "is required"})
+    if len(name) > 120:
+        raise ValidationError("name: is longer than 120 characters",
+                              {"name": "is longer than 120 characters"})
+    row, plain = ApiToken.issue(user, workspace, name)
+    db.session.add(row)
+    db.session.flush()
+    record(workspace.id, "token.created", row, user_id=user.id, after={"name": name})
+    db.session.commit()
+    return row, plain
+
+
+def revoke_token(user: User, workspace: Workspace, token_id: int) -> ApiToken:
+    """Delete one of the user's tokens in this workspace (NotFound for anyone else's)."""
+    row = db.session.scalar(select(ApiToken).where(
+        ApiToken.id == token_id, ApiToken.user_id == user.id,
+        ApiToken.workspace_id == workspace.id))
+    if row is None:
+        raise NotFound("no such token (it may have been revoked already)")
+    record(workspace.id, "token.revoked", row, user_id=user.id, before={"name": row.name})
+    db.session.delete(row)
+    db.session.commit()
+    return row
