@@ -9,41 +9,81 @@ import pytest
 from sqlalchemy import select, update
 
 from tests.conftest import soon
+from tests.test_pages import sign_in
 from webapp import database, publishing
 from webapp.extensions import db
 from webapp.models import Delivery
 from webapp.timeutil import now_utc
 
 
-def test_a_reader_does_not_wait_for_a_writer_holding_sqlite_s_lock(app):
-    """Under a busy API the worker's reads (what a job holds, the messages to send) used
-    to queue for the write lock like writes, and posts went out seconds late."""
+class HeldWriteLock:
+    """Another process's write transaction on the test's SQLite file, held until the
+    test ends (longer than the busy timeout, 30 s: whatever waits for it fails)."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.holding, self.release, self.released = (threading.Event(), threading.Event(),
+                                                     threading.Event())
+        self.thread = threading.Thread(target=self._hold)
+
+    def _hold(self):
+        other = sqlite3.connect(self.path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        self.holding.set()
+        self.release.wait(60)
+        self.released.set()
+        other.execute("ROLLBACK")
+        other.close()
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.holding.wait(10)
+        return self
+
+    def __exit__(self, *exc):
+        self.release.set()
+        self.thread.join()
+
+
+@pytest.fixture
+def write_lock_held(app):
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         pytest.skip("SQLite only: PostgreSQL readers never wait for writers")
     db.session.rollback()
     path = db.engine.url.database
-    holding, release, released = threading.Event(), threading.Event(), threading.Event()
+    return lambda: HeldWriteLock(path)
 
-    def writer():
-        other = sqlite3.connect(path, isolation_level=None)
-        other.execute("BEGIN IMMEDIATE")
-        holding.set()
-        release.wait(60)  # longer than the busy timeout (30 s): a waiting read fails
-        released.set()
-        other.execute("ROLLBACK")
-        other.close()
 
-    thread = threading.Thread(target=writer)
-    thread.start()
-    try:
-        assert holding.wait(10)
+def test_a_reader_does_not_wait_for_a_writer_holding_sqlite_s_lock(write_lock_held):
+    """Under a busy API the worker's reads (what a job holds, the messages to send) used
+    to queue for the write lock like writes, and posts went out seconds late."""
+    with write_lock_held() as lock:
         database.reading()
         assert db.session.scalars(select(Delivery.id)).all() == []
-        assert not released.is_set()
+        assert not lock.released.is_set()
         db.session.rollback()
-    finally:
-        release.set()
-        thread.join()
+
+
+def test_pages_and_api_calls_that_read_do_not_wait_for_a_writer(api, client, admin,
+                                                                 hook_channel, write_lock_held):
+    assert sign_in(client).status_code == 302
+    api.get("/channels")  # the token's last use is noted now, not during the lock
+    with write_lock_held() as lock:
+        for path in ("/", "/queue", "/calendar", "/channels"):
+            assert client.get(path).status_code == 200, path
+        for path in ("/channels", "/posts", "/deliveries"):
+            assert api.get(path).status_code == 200, path
+        assert not lock.released.is_set()
+
+
+def test_a_write_in_a_transaction_that_only_reads_is_refused(app, hook_channel):
+    db.session.rollback()
+    database.reading()
+    with pytest.raises(database.WriteWhileReading):
+        db.session.execute(update(Delivery).values(priority=1))
+    db.session.rollback()
+    db.session.execute(update(Delivery).values(priority=1))  # the next one may write
+    db.session.rollback()
 
 
 @pytest.mark.postgres

@@ -47,10 +47,10 @@ def authenticate():
         Membership.user_id == row.user_id, Membership.workspace_id == row.workspace_id))
     if row is None or membership is None:
         raise Unauthorized("invalid or revoked token")
-    _note_use(row)
     g.user_id = row.user_id
     g.workspace_id = row.workspace_id
     g.membership = membership
+    _note_use(row)
     # Reading a larger body answers 413 (in the API's error shape).
     request.max_content_length = MAX_BODY_BYTES
 
@@ -67,6 +67,7 @@ def _note_use(row: ApiToken) -> None:
     now = now_utc()
     if row.last_used_at is not None and now - row.last_used_at < LAST_USED_PRECISION:
         return
+    db.session.rollback()  # a GET's transaction only reads (database.reading)
     db.session.execute(update(ApiToken).where(
         ApiToken.id == row.id,
         or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - LAST_USED_PRECISION))
