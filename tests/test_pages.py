@@ -265,7 +265,8 @@ def test_edit_keeps_credentials_that_are_left_empty(signed_in, webhook, channel)
     from webapp.services.channels import public_config
 
     assert channel.name == "Renamed" and channel.rate_limit_per_hour == 30
-    assert public_config(channel) == {"url": webhook.url + "/other", "secret_set": True}
+    assert public_config(channel, full=True) == {"url": webhook.url + "/other",
+                                                 "secret_set": True}
 
     response = submit(signed_in, f"/channels/{channel.id}/edit", {
         "name": "Renamed", "color": "#00aa00", "url": webhook.url + "/other",

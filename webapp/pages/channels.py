@@ -10,7 +10,7 @@ from ..models import Channel
 from ..publishers import PUBLISHERS
 from ..services import channels as service
 from . import bp
-from .context import current_workspace, render, require, wants_fragment
+from .context import current_workspace, may, render, require, wants_fragment
 from .forms import ChannelForm, add_errors
 
 
@@ -21,7 +21,8 @@ def _get(channel_id: int) -> Channel:
 def _listing(form: ChannelForm, errors: dict | None = None, code: int = 200):
     rows = db.session.scalars(select(Channel).where(
         Channel.workspace_id == current_workspace().id).order_by(Channel.name, Channel.id)).all()
-    return render("pages/channels.html", channels=[(c, service.public_config(c)) for c in rows],
+    return render("pages/channels.html", channels=[(c, service.public_config(c, may("admin")))
+                                                        for c in rows],
                   form=form, errors=errors or {}, publishers=PUBLISHERS, code=code)
 
 
@@ -52,7 +53,7 @@ def channel_create():
 def channel_edit(channel_id):
     require("admin")
     channel = _get(channel_id)
-    shown = service.public_config(channel)
+    shown = service.public_config(channel, full=True)  # admins only, as require() said
     if request.method == "GET":
         form = ChannelForm(data={"name": channel.name, "color": channel.color,
                                  "url": shown.get("url", ""),
@@ -74,7 +75,7 @@ def channel_edit(channel_id):
             return redirect(url_for("pages.channels"), 303)
     channel = _get(channel_id)
     return render("pages/channel_edit.html", channel=channel,
-                  config=service.public_config(channel), form=form, errors=errors,
+                  config=service.public_config(channel, full=True), form=form, errors=errors,
                   code=code)
 
 
