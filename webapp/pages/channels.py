@@ -1,6 +1,8 @@
 """Channels: list, connect, change, check, pause/resume and remove (admins change them)."""
 
-from flask import flash, redirect, request, url_for
+from pathlib import Path
+
+from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -125,3 +127,15 @@ def channel_delete(channel_id):
     service.delete(channel, current_user.id)
     flash(f"Channel “{name}” removed.", "success")
     return redirect(url_for("pages.channels"), 303)
+
+
+@bp.get("/channels/webhook-format")
+def webhook_format():
+    """docs/webhooks.md as it is in the source, linked from the channel form. Served as
+    plain text: the Markdown reads well as it is, and the form links to the one document
+    the tests check against real requests, so page and doc cannot differ."""
+    doc = Path(current_app.root_path).parent / "docs" / "webhooks.md"
+    if not doc.is_file():  # an install without the docs folder
+        abort(404, description="The webhook format is described in docs/webhooks.md in "
+                               "Herald's source.")
+    return Response(doc.read_text(encoding="utf-8"), mimetype="text/plain")
