@@ -106,17 +106,18 @@ def test_the_channel_pages_mask_the_url_below_admin_only(app, admin, secret_chan
 LINK = re.compile(r'(?:href|hx-get)="(/[^"#]*)"')
 
 
-def test_no_page_or_api_answer_a_viewer_can_open_holds_the_url(app, client, admin,
-                                                                secret_channel):
+@pytest.mark.parametrize("role", ["viewer", "editor"])
+def test_no_page_or_api_answer_below_admin_holds_the_url(app, client, admin, secret_channel,
+                                                         role):
     """Every GET route (ids of real rows filled in) and every link the pages show, as a
-    viewer: the calendar panel, queue, post page and composer included. The URL's secret
-    parts appear in none of them."""
+    viewer and as an editor: the calendar panel, queue, post page and (for the editor) the
+    composer included. The URL's secret parts appear in none of them."""
     post = make_post(admin, [secret_channel.id])
     delivery = db.session.query(Delivery).filter_by(post_id=post.id).first()
     ids = {"channel_id": secret_channel.id, "post_id": post.id, "delivery_id": delivery.id}
-    viewer = member("viewer")
-    api = Api(client, token_for(viewer, workspace_id(viewer)))
-    assert sign_in(client, viewer.email, PASSWORD).status_code == 302
+    user = member(role)
+    api = Api(client, token_for(user, workspace_id(user)))
+    assert sign_in(client, user.email, PASSWORD).status_code == 302
     todo = [rule.build({k: ids[k] for k in rule.arguments}, append_unknown=False)[1]
             for rule in app.url_map.iter_rules()
             if "GET" in rule.methods and rule.endpoint != "static"
@@ -136,6 +137,8 @@ def test_no_page_or_api_answer_a_viewer_can_open_holds_the_url(app, client, admi
             todo.extend(LINK.findall(body))
     assert any(p.startswith("/calendar/item") for p in opened), sorted(opened)
     assert {"/channels", "/queue", f"/posts/{post.id}", "/api/v1/channels"} <= opened
+    if role == "editor":
+        assert "/posts/new" in opened and f"/posts/{post.id}/edit" in opened
 
 
 # A refused private-network URL ---------------------------------------------------------------
