@@ -920,7 +920,8 @@ def test_healthz_needs_scheduler_and_worker_heartbeats(app, client):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json == {"db": "ok", "redis": "ok", "scheduler": "down", "workers": 0,
-                             "failing": ["scheduler", "workers"], "tzdata": IANA_VERSION}
+                             "failing": ["scheduler", "workers"], "tzdata": IANA_VERSION,
+                             "email": "not configured"}
     queueing.beat("worker", "w1")
     queueing.beat("worker", "w2")
     response = client.get("/healthz")
@@ -929,7 +930,7 @@ def test_healthz_needs_scheduler_and_worker_heartbeats(app, client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json == {"db": "ok", "redis": "ok", "scheduler": "ok", "workers": 2,
-                             "tzdata": IANA_VERSION}
+                             "tzdata": IANA_VERSION, "email": "not configured"}
 
 
 def test_healthz_stale_heartbeats_are_down(app, client):

@@ -275,3 +275,27 @@ def test_long_and_multi_line_titles_still_notify(app, api, admin, webhook, smtp,
     subjects = sorted(message["Subject"] for _, _, message, _ in smtp.messages)
     assert any("Line one Bcc: x@example.org three" in s for s in subjects)
     assert all(recipients == ["admin@example.com"] for _, recipients, _, _ in smtp.messages)
+
+
+def test_settings_and_healthz_say_when_no_email_is_sent(app, client, admin):
+    """Without SMTP_URL nothing is e-mailed: the settings page says so instead of asking
+    for an address, saving there keeps the stored one, and /healthz reports it."""
+    from tests.test_pages import input_value, page, show, sign_in, submit
+
+    admin.notify_email = "alerts@example.com"
+    db.session.commit()
+    assert sign_in(client).status_code == 302
+    body = show(client, "/settings")
+    assert "No e-mail is sent" in body and "SMTP_URL" in body
+    assert input_value(body, "notify_email") is None
+    response = submit(client, "/settings", {"timezone": "Europe/Paris"})
+    assert response.status_code == 303, page(response)
+    db.session.expire_all()
+    assert admin.timezone == "Europe/Paris" and admin.notify_email == "alerts@example.com"
+    assert client.get("/healthz").json["email"] == "not configured"
+
+    app.config["SMTP_URL"] = "smtp://127.0.0.1:2525"
+    body = show(client, "/settings")
+    assert "No e-mail is sent" not in body
+    assert input_value(body, "notify_email") == "alerts@example.com"
+    assert client.get("/healthz").json["email"] == "configured"

@@ -265,7 +265,8 @@ def test_edit_keeps_credentials_that_are_left_empty(signed_in, webhook, channel)
     from webapp.services.channels import public_config
 
     assert channel.name == "Renamed" and channel.rate_limit_per_hour == 30
-    assert public_config(channel) == {"url": webhook.url + "/other", "secret_set": True}
+    assert public_config(channel, full=True) == {"url": webhook.url + "/other",
+                                                 "secret_set": True}
 
     response = submit(signed_in, f"/channels/{channel.id}/edit", {
         "name": "Renamed", "color": "#00aa00", "url": webhook.url + "/other",
@@ -634,7 +635,8 @@ def test_posts_list_filters_by_status(signed_in, admin, channel):
 
 # Settings ----------------------------------------------------------------------------------------
 
-def test_settings_change_the_zone_pages_use(signed_in, admin, channel):
+def test_settings_change_the_zone_pages_use(app, signed_in, admin, channel):
+    app.config["SMTP_URL"] = "smtp://127.0.0.1:2525"  # the address field is shown with SMTP
     make_post(admin, [channel.id], schedule={"at": tomorrow_at(9, "UTC"), "timezone": "UTC"})
     response = submit(signed_in, "/settings", {"timezone": "Asia/Tokyo",
                                                "notify_email": "Alerts@Example.com"})
@@ -644,7 +646,8 @@ def test_settings_change_the_zone_pages_use(signed_in, admin, channel):
     assert ", 18:00 JST</time>" in show(signed_in, "/queue")
 
 
-def test_settings_refuse_bad_values(signed_in, admin):
+def test_settings_refuse_bad_values(app, signed_in, admin):
+    app.config["SMTP_URL"] = "smtp://127.0.0.1:2525"
     response = submit(signed_in, "/settings", {"timezone": "Atlantis/Capital",
                                                "notify_email": "not-an-address"})
     assert response.status_code == 422

@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from . import queueing
+from . import notifications, queueing
 from .extensions import db
 from .timeutil import tzdata_version
 
@@ -12,7 +12,9 @@ bp = Blueprint("health", __name__)
 
 @bp.get("/healthz")
 def healthz():
-    report: dict = {"tzdata": tzdata_version()}
+    # E-mail is optional: reported, never a reason for 503.
+    report: dict = {"tzdata": tzdata_version(),
+                    "email": "configured" if notifications.email_enabled() else "not configured"}
     failing = []
     try:
         db.session.execute(text("SELECT 1"))

@@ -42,9 +42,15 @@ def notify_failure(delivery) -> Notification:
     return note
 
 
+def email_enabled() -> bool:
+    """Whether any e-mail is sent: only with SMTP_URL set. The settings page and /healthz
+    say so when it is not, so nobody waits for failure notices that never come."""
+    return bool(current_app.config["SMTP_URL"])
+
+
 def send_later(notification_id: int) -> None:
     """Queue the e-mail for a notification (SMTP stays off the publishing path)."""
-    if not current_app.config["SMTP_URL"]:
+    if not email_enabled():
         return
     from .queueing import queue
 

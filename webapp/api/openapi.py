@@ -216,7 +216,11 @@ SCHEMAS = {
     "Channel": {"type": "object", "properties": {
         "id": {"type": "integer"}, "name": {"type": "string"},
         "platform": {"type": "string", "enum": sorted(PUBLISHERS)},
-        "color": {"type": "string"}, "config": {"type": "object"},
+        "color": {"type": "string"},
+        "config": {"type": "object", "description": "Settings, and `<credential>_set` for "
+                   "each credential. URL settings are shown whole to admins (a user:pass@ "
+                   "password masked as •••) and as scheme, host and port to everyone else, "
+                   "the rest masked: `https://hooks.example.com/•••`."},
         "rate_limit_per_hour": {"type": "integer", "nullable": True},
         "paused": {"type": "boolean"}, "created_at": INSTANT, "updated_at": INSTANT}},
     "ScheduleIn": SCHEDULE_IN,

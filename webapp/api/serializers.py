@@ -1,6 +1,6 @@
 """Rows to JSON, in the contract's shapes. Secrets never leave through here."""
 
-from flask import request
+from flask import g, request
 
 from ..errors import ValidationError
 from ..services.channels import public_config
@@ -11,9 +11,11 @@ MAX_PAGE = 2**31 - 1
 
 
 def channel(c) -> dict:
+    """URLs in `config` are masked below admin (services.channels.shown_url)."""
     return {
         "id": c.id, "name": c.name, "platform": c.platform, "color": c.color,
-        "config": public_config(c), "rate_limit_per_hour": c.rate_limit_per_hour,
+        "config": public_config(c, g.membership.can("admin")),
+        "rate_limit_per_hour": c.rate_limit_per_hour,
         "paused": c.paused, "created_at": iso_utc(c.created_at),
         "updated_at": iso_utc(c.updated_at),
     }

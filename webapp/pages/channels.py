@@ -1,6 +1,8 @@
 """Channels: list, connect, change, check, pause/resume and remove (admins change them)."""
 
-from flask import flash, redirect, request, url_for
+from pathlib import Path
+
+from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -10,7 +12,7 @@ from ..models import Channel
 from ..publishers import PUBLISHERS
 from ..services import channels as service
 from . import bp
-from .context import current_workspace, render, require, wants_fragment
+from .context import current_workspace, may, render, require, wants_fragment
 from .forms import ChannelForm, add_errors
 
 
@@ -21,7 +23,8 @@ def _get(channel_id: int) -> Channel:
 def _listing(form: ChannelForm, errors: dict | None = None, code: int = 200):
     rows = db.session.scalars(select(Channel).where(
         Channel.workspace_id == current_workspace().id).order_by(Channel.name, Channel.id)).all()
-    return render("pages/channels.html", channels=[(c, service.public_config(c)) for c in rows],
+    return render("pages/channels.html", channels=[(c, service.public_config(c, may("admin")))
+                                                        for c in rows],
                   form=form, errors=errors or {}, publishers=PUBLISHERS, code=code)
 
 
@@ -52,7 +55,7 @@ def channel_create():
 def channel_edit(channel_id):
     require("admin")
     channel = _get(channel_id)
-    shown = service.public_config(channel)
+    shown = service.public_config(channel, full=True)  # admins only, as require() said
     if request.method == "GET":
         form = ChannelForm(data={"name": channel.name, "color": channel.color,
                                  "url": shown.get("url", ""),
@@ -74,7 +77,7 @@ def channel_edit(channel_id):
             return redirect(url_for("pages.channels"), 303)
     channel = _get(channel_id)
     return render("pages/channel_edit.html", channel=channel,
-                  config=service.public_config(channel), form=form, errors=errors,
+                  config=service.public_config(channel, full=True), form=form, errors=errors,
                   code=code)
 
 
@@ -124,3 +127,15 @@ def channel_delete(channel_id):
     service.delete(channel, current_user.id)
     flash(f"Channel “{name}” removed.", "success")
     return redirect(url_for("pages.channels"), 303)
+
+
+@bp.get("/channels/webhook-format")
+def webhook_format():
+    """docs/webhooks.md as it is in the source, linked from the channel form. Served as
+    plain text: the Markdown reads well as it is, and the form links to the one document
+    the tests check against real requests, so page and doc cannot differ."""
+    doc = Path(current_app.root_path).parent / "docs" / "webhooks.md"
+    if not doc.is_file():  # an install without the docs folder
+        abort(404, description="The webhook format is described in docs/webhooks.md in "
+                               "Herald's source.")
+    return Response(doc.read_text(encoding="utf-8"), mimetype="text/plain")

@@ -16,7 +16,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, PasswordInput
 
 from ..timeutil import common_zones
 
@@ -80,11 +80,14 @@ class ChannelForm(Form):
     platform = SelectField("Platform", validate_choice=False)
     color = StringField("Colour", default="#3b82f6", render_kw={"type": "color"})
     url = StringField("Webhook URL", render_kw={"type": "url", "placeholder": "https://"})
-    secret = PasswordField("Signing secret (optional)")
+    # A refused form comes back with what was typed, credentials included: the person
+    # submitting it just typed them, and retyping a long token is how typos get in.
+    # (An edit form starts empty: a saved credential is never sent back.)
+    secret = PasswordField("Signing secret (optional)", widget=PasswordInput(hide_value=False))
     clear_secret = BooleanField("Remove the signing secret")
     instance_url = StringField("Instance URL", render_kw={"type": "url",
                                                           "placeholder": "https://mastodon.social"})
-    access_token = PasswordField("Access token")
+    access_token = PasswordField("Access token", widget=PasswordInput(hide_value=False))
     rate_limit_per_hour = StringField("Posts per hour at most (optional)",
                                       render_kw={"type": "number", "min": 1})
 

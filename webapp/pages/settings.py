@@ -6,6 +6,7 @@ from flask_login import current_user
 
 from ..errors import ValidationError
 from ..extensions import db, limiter
+from ..notifications import email_enabled
 from ..services import accounts
 from ..services.accounts import EMAIL
 from ..sessions import end_all_sessions, sign_in, sign_out
@@ -20,7 +21,7 @@ def _page(form=None, *, code: int = 200, token_form=None, new_token=None):
     if form is None:
         form = SettingsForm(data={"timezone": current_user.timezone,
                                   "notify_email": current_user.notify_email or ""})
-    return render("pages/settings.html", form=form, zones=zone_names(),
+    return render("pages/settings.html", form=form, zones=zone_names(), email=email_enabled(),
                   token_form=token_form or TokenForm(formdata=None), new_token=new_token,
                   tokens=accounts.tokens_of(current_user, current_workspace()), code=code)
 
@@ -36,7 +37,8 @@ def settings():
     form = SettingsForm()
     if not form.validate_on_submit():
         return _page(form, code=400)
-    email = (form.notify_email.data or "").strip().lower()
+    # Without SMTP the address field is not shown: whatever comes is ignored, not checked.
+    email = (form.notify_email.data or "").strip().lower() if email_enabled() else ""
     form.timezone.data = (form.timezone.data or "").strip()
     try:
         zone(form.timezone.data)
@@ -47,7 +49,8 @@ def settings():
     if form.timezone.errors or form.notify_email.errors:
         return _page(form, code=422)
     current_user.timezone = form.timezone.data
-    current_user.notify_email = email or None
+    if email_enabled():
+        current_user.notify_email = email or None
     db.session.commit()
     flash("Settings saved.", "success")
     return redirect(url_for("pages.settings"), 303)

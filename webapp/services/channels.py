@@ -1,6 +1,7 @@
 """Connecting, changing, checking and removing channels."""
 
 import re
+from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from .validation import Errors, integer, text
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 NAME_MAX = 120
 RATE_LIMIT_MAX = 100_000  # posts per hour
+MASK = "•••"
 
 
 def get(workspace_id: int, channel_id) -> Channel:
@@ -112,11 +114,38 @@ def _refuse_unsafe_characters(name: str, value: str, errors: Errors) -> None:
         errors.add(name, f"contains {bad}; remove it")
 
 
-def public_config(channel: Channel) -> dict:
-    """Config as responses show it: settings, and only whether each credential is set."""
+def is_url_setting(key: str) -> bool:
+    return key == "url" or key.endswith("_url")
+
+
+def shown_url(url: str, full: bool) -> str:
+    """A channel URL as people may see it. URLs often carry credentials (user:pass@,
+    secret paths, tokens in the query), so below admin (`full` False) only scheme, host
+    and port are shown and the rest is masked ("https://hooks.example.com/•••"). Admins
+    (`full` True) see it whole except a userinfo password, which nobody sees again after
+    saving (the URL check refuses user:pass@ today; rows saved before it may have one).
+    Pages and the API show URLs through here."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # saved URLs were checked, but never echo one this cannot read
+        return MASK
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if not full:
+        hidden = at or parts.path not in ("", "/") or parts.query or parts.fragment
+        return f"{parts.scheme}://{hostport}" + (f"/{MASK}" if hidden else "")
+    user, colon, _password = userinfo.partition(":")
+    if colon:
+        return parts._replace(netloc=f"{user}:{MASK}@{hostport}").geturl()
+    return url
+
+
+def public_config(channel: Channel, full: bool = False) -> dict:
+    """Config as responses show it: settings (URLs through `shown_url`; `full` for
+    admins), and only whether each credential is set."""
     cls = PUBLISHERS[channel.platform]
     secrets = decrypt(channel.secrets_encrypted)
-    shown = dict(channel.config or {})
+    shown = {key: shown_url(value, full) if is_url_setting(key) and isinstance(value, str)
+             else value for key, value in (channel.config or {}).items()}
     for key in cls.secret_fields:
         shown[f"{key}_set"] = bool(secrets.get(key))
     return shown
