@@ -275,3 +275,23 @@ def test_long_and_multi_line_titles_still_notify(app, api, admin, webhook, smtp,
     subjects = sorted(message["Subject"] for _, _, message, _ in smtp.messages)
     assert any("Line one Bcc: x@example.org three" in s for s in subjects)
     assert all(recipients == ["admin@example.com"] for _, recipients, _, _ in smtp.messages)
+
+
+def test_a_notice_is_resolved_when_its_delivery_is_published_after_all(app, api, admin,
+                                                                       webhook, runner):
+    webhook.by_path["/hook"] = [Reply(422, {"error": "title missing"})]
+    hook = api.post("/channels", json={"name": "Hook", "platform": "webhook", "config": {
+        "url": webhook.url + "/hook"}}).json
+    post = api.post("/posts", json={"body": "second time lucky", "channel_ids": [hook["id"]],
+                                    "schedule": {"at": soon(1.0), "timezone": "UTC"}}).json
+    [delivery_id] = [d["id"] for d in post["deliveries"]]
+    assert runner.until_settled([delivery_id])[0].status == "failed"
+    [note] = db.session.scalars(select(Notification)).all()
+    assert note.read_at is None
+    note_id = note.id
+
+    webhook.by_path["/hook"] = []  # the platform accepts it now
+    assert api.post(f"/deliveries/{delivery_id}/retry").status_code == 200
+    assert runner.until_settled([delivery_id])[0].status == "published"
+    db.session.expire_all()
+    assert db.session.get(Notification, note_id).read_at is not None
