@@ -133,9 +133,9 @@ def test_the_edit_pages_preview_shows_the_saved_schedule_until_it_changes(signed
 
 @pytest.mark.parametrize("fields, message", [
     ({"at": ""}, "Choose a date and time"),
-    ({"at": "next tuesday"}, "Date and time: &#39;next tuesday&#39; is not a valid date"),
+    ({"at": "next tuesday"}, "Date and time: “next tuesday” is not a valid date"),
     ({"at": "2020-01-06T09:00"}, "Date and time: 2020-01-06 09:00 CET is in the past"),
-    ({"timezone": "Mars/Olympus_Mons"}, "Timezone: unknown timezone &#39;Mars/Olympus_Mons&#39;"),
+    ({"timezone": "Mars/Olympus_Mons"}, "Timezone: unknown timezone “Mars/Olympus_Mons”"),
     ({"timezone": ""}, "Timezone: a timezone is required"),
     ({"timezone": "../../etc/passwd"}, "Timezone: unknown timezone"),
     ({"recurrence": "custom", "rrule": "FREQ=SOMETIMES"}, "Repeat: invalid recurrence rule"),
@@ -307,7 +307,7 @@ def test_sign_up_takes_a_typed_zone_and_refuses_an_unknown_one(client):
             "workspace": "First"}
     response = submit(client, "/signup", {**data, "timezone": "Moon/Base"})
     assert response.status_code == 200
-    assert error_for(page(response), "timezone") == "unknown timezone 'Moon/Base'"
+    assert error_for(page(response), "timezone") == "unknown timezone “Moon/Base”"
     assert input_value(page(response), "timezone") == "Moon/Base"
     response = submit(client, "/signup", {**data, "timezone": "America/New_York"})
     assert response.status_code == 302

@@ -72,7 +72,7 @@ def zone(name: str | None, field_name: str = "timezone") -> ZoneInfo:
     if name not in zone_names():
         shown = name if name.isprintable() and len(name) <= 64 else name[:64].encode(
             "ascii", "backslashreplace").decode()
-        raise ValidationError.field(field_name, f"unknown timezone '{shown}'")
+        raise ValidationError.field(field_name, f"unknown timezone “{shown}”")
     return ZoneInfo(name)
 
 
@@ -98,7 +98,7 @@ def parse_at(value, tz: ZoneInfo, field_name: str = "at") -> datetime:
     except ValueError:
         shown = value if len(value) <= 40 else value[:40] + "…"
         raise ValidationError.field(
-            field_name, f"{shown!r} is not a valid date and time (YYYY-MM-DDTHH:MM)") from None
+            field_name, f"“{shown}” is not a valid date and time (YYYY-MM-DDTHH:MM)") from None
     _check_year(parsed, field_name)
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(tz).replace(tzinfo=None)
@@ -114,7 +114,7 @@ def parse_until(value, tz: ZoneInfo, field_name: str = "until") -> datetime | No
         try:
             day = date.fromisoformat(value.strip())
         except ValueError:
-            raise ValidationError.field(field_name, f"{value[:40]!r} is not a valid date "
+            raise ValidationError.field(field_name, f"“{value[:40]}” is not a valid date "
                                                     "(YYYY-MM-DD)") from None
         _check_year(day, field_name)
         return end_of_day(day)
@@ -170,9 +170,9 @@ def rule_parts(text: str) -> dict[str, str]:
         name, equals, value = piece.strip().partition("=")
         name, value = name.strip().upper(), value.strip().upper()
         if not equals or not name or not value:
-            raise ValueError(f"'{piece.strip()[:30]}' is not NAME=VALUE")
+            raise ValueError(f"“{piece.strip()[:30]}” is not NAME=VALUE")
         if name not in RULE_PARTS:
-            raise ValueError(f"unknown rule part '{name[:30]}' (a rule may have "
+            raise ValueError(f"unknown rule part “{name[:30]}” (a rule may have "
                              f"{', '.join(RULE_PARTS)})")
         if name in parts:
             raise ValueError(f"{name} is given twice")
@@ -218,7 +218,7 @@ def parse_recurrence(value, start_local: datetime, field_name: str = "recurrence
         raise refuse("give a single RRULE (such as FREQ=WEEKLY;BYDAY=MO); DTSTART, EXDATE "
                      "and RDATE are not supported")
     if "=" not in text:
-        raise refuse(f"invalid recurrence '{value.strip()[:30]}': use daily, weekly, monthly "
+        raise refuse(f"invalid recurrence “{value.strip()[:30]}”: use daily, weekly, monthly "
                      "or an RRULE such as FREQ=WEEKLY;BYDAY=MO,TH")
     try:
         parts = rule_parts(text)

@@ -131,10 +131,10 @@ def test_a_validation_error_is_shown_next_to_its_field_and_keeps_the_text(signed
     page.get_by_label("Timezone").press("Tab")
     # The preview says so at once...
     expect(page.locator("#preview .preview-errors")).to_contain_text(
-        "Timezone: unknown timezone 'Mars/Olympus_Mons'")
+        "Timezone: unknown timezone “Mars/Olympus_Mons”")
     page.get_by_role("button", name="Schedule").click()
     # ...and the saved page shows it next to the field, with everything as typed.
-    expect(page.locator("#timezone-error")).to_have_text("unknown timezone 'Mars/Olympus_Mons'")
+    expect(page.locator("#timezone-error")).to_have_text("unknown timezone “Mars/Olympus_Mons”")
     expect(page.get_by_label("Timezone")).to_have_value("Mars/Olympus_Mons")
     expect(page.get_by_label("Text", exact=True)).to_have_value("Everything I typed stays here")
     expect(page.get_by_label("Title (optional)")).to_have_value("Launch")
