@@ -328,3 +328,11 @@ def test_viewers_cannot_use_the_composers_endpoints(app, admin, path):
     sign_in(client, member("viewer").email)
     response = submit(client, path, composer(), form_page="/settings", headers=HX)
     assert response.status_code == 403
+
+
+def test_the_channel_text_hint_names_the_channels_own_checkbox(signed_in, channel):
+    body = show(signed_in, "/posts/new")
+    hint = re.search(rf'<label for="override_{channel.id}">.*?<small class="hint">(.*?)</small>',
+                     body, re.S).group(1)
+    assert hint == (f"Sent to {channel.name} instead of the main text while {channel.name} is "
+                    "ticked above; leave it empty to send the main text.")

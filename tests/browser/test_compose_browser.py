@@ -142,3 +142,24 @@ def test_a_validation_error_is_shown_next_to_its_field_and_keeps_the_text(signed
     shoot(page, "composer-error")
     assert db.session.scalar(select(Post)) is None
     db.session.rollback()
+
+
+def test_using_the_composer_logs_no_console_errors(signed_in, hook):
+    page = signed_in
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.goto("/posts/new")
+    # Typing fast and changing the schedule while earlier previews are still in flight.
+    page.get_by_label("Text", exact=True).press_sequentially("Typed quickly, previewed often",
+                                                            delay=5)
+    page.get_by_role("checkbox", name=re.compile("Site hook")).check()
+    page.get_by_label("Date and time").fill("2027-03-14T09:30")
+    for choice in ("daily", "weekly", "monthly", "daily"):
+        page.get_by_label("Repeat").select_option(choice)
+    page.get_by_label("Text", exact=True).press_sequentially(" and again", delay=5)
+    expect(page.locator("#preview li").first).to_contain_text("Mar 2027")
+    # The last input is the one counted: no answer to an earlier one is shown after it.
+    expect(page.locator("#counter")).to_contain_text("40 characters")
+    page.wait_for_load_state("networkidle")
+    shoot(page, "composer-no-console-errors")
+    assert errors == []
