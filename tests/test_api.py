@@ -513,7 +513,7 @@ def test_instant_with_offset_and_draft_posts(api):
 
 SCHEDULE_INVALID = [
     ({"at": "2027-12-01T09:00", "timezone": "Mars/Base"}, "schedule.timezone",
-     "unknown timezone 'Mars/Base'"),
+     "unknown timezone “Mars/Base”"),
     ({"at": "2027-12-01T09:00"}, "schedule.timezone", "timezone"),
     ({"at": "2027-02-30T09:00", "timezone": "UTC"}, "schedule.at", "2027-02-30"),
     ({"at": "2027-12-01T25:00", "timezone": "UTC"}, "schedule.at", "not a valid"),

@@ -133,9 +133,9 @@ def test_the_edit_pages_preview_shows_the_saved_schedule_until_it_changes(signed
 
 @pytest.mark.parametrize("fields, message", [
     ({"at": ""}, "Choose a date and time"),
-    ({"at": "next tuesday"}, "Date and time: &#39;next tuesday&#39; is not a valid date"),
+    ({"at": "next tuesday"}, "Date and time: “next tuesday” is not a valid date"),
     ({"at": "2020-01-06T09:00"}, "Date and time: 2020-01-06 09:00 CET is in the past"),
-    ({"timezone": "Mars/Olympus_Mons"}, "Timezone: unknown timezone &#39;Mars/Olympus_Mons&#39;"),
+    ({"timezone": "Mars/Olympus_Mons"}, "Timezone: unknown timezone “Mars/Olympus_Mons”"),
     ({"timezone": ""}, "Timezone: a timezone is required"),
     ({"timezone": "../../etc/passwd"}, "Timezone: unknown timezone"),
     ({"recurrence": "custom", "rrule": "FREQ=SOMETIMES"}, "Repeat: invalid recurrence rule"),
@@ -307,7 +307,7 @@ def test_sign_up_takes_a_typed_zone_and_refuses_an_unknown_one(client):
             "workspace": "First"}
     response = submit(client, "/signup", {**data, "timezone": "Moon/Base"})
     assert response.status_code == 200
-    assert error_for(page(response), "timezone") == "unknown timezone 'Moon/Base'"
+    assert error_for(page(response), "timezone") == "unknown timezone “Moon/Base”"
     assert input_value(page(response), "timezone") == "Moon/Base"
     response = submit(client, "/signup", {**data, "timezone": "America/New_York"})
     assert response.status_code == 302
@@ -328,3 +328,11 @@ def test_viewers_cannot_use_the_composers_endpoints(app, admin, path):
     sign_in(client, member("viewer").email)
     response = submit(client, path, composer(), form_page="/settings", headers=HX)
     assert response.status_code == 403
+
+
+def test_the_channel_text_hint_names_the_channels_own_checkbox(signed_in, channel):
+    body = show(signed_in, "/posts/new")
+    hint = re.search(rf'<label for="override_{channel.id}">.*?<small class="hint">(.*?)</small>',
+                     body, re.S).group(1)
+    assert hint == (f"Sent to {channel.name} instead of the main text while {channel.name} is "
+                    "ticked above; leave it empty to send the main text.")

@@ -172,12 +172,14 @@ GOOD = ["Fine", tomorrow_at(9), "", "Hook"]
 
 
 @pytest.mark.parametrize("row, column, message", [
-    (["Hi", tomorrow_at(9), "Mars/Base", "Hook"], "timezone", "unknown timezone 'Mars/Base'"),
-    (["Hi", "2027-02-30 09:00", "", "Hook"], "at", "'2027-02-30 09:00' is not a valid date"),
+    (["Hi", tomorrow_at(9), "Mars/Base", "Hook"], "timezone", "unknown timezone “Mars/Base”"),
+    (["Hi", "2027-02-30 09:00", "", "Hook"], "at", "“2027-02-30 09:00” is not a valid date"),
     (["Hi", "next tuesday", "", "Hook"], "at", "is not a valid date and time"),
     (["Hi", "2020-01-06 09:00", "", "Hook"], "at", "2020-01-06 09:00 CET is in the past"),
     (["Hi", "0001-01-01 09:00", "", "Hook"], "at", "choose a year between 1900 and 9998"),
     (["Hi", tomorrow_at(9), "", "Nope"], "channels", "unknown channel “Nope”"),
+    (["Hi", tomorrow_at(9), "", "hoook"], "channels",
+     "unknown channel “hoook”: did you mean “Hook”?"),
     (["Hi", tomorrow_at(9), "", "Hook;99999"], "channels", "unknown channel “99999”"),
     (["Hi", tomorrow_at(9), "", ""], "channels", "a scheduled post needs at least one channel"),
     (["", tomorrow_at(9), "", "Hook"], "body", "is required"),
@@ -221,7 +223,7 @@ def test_every_bad_row_is_counted_and_the_first_hundred_shown(signed_in, channel
     shown = problems(response)
     assert len(shown) == 100
     assert shown[:2] == [("12", "channels", "unknown channel “Nope”"),
-                         ("12", "timezone", "unknown timezone 'Mars/Base'")]
+                         ("12", "timezone", "unknown timezone “Mars/Base”")]
     assert "…and 200 more." in page(response)
     assert nothing_written()
 

@@ -299,3 +299,23 @@ def test_settings_and_healthz_say_when_no_email_is_sent(app, client, admin):
     assert "No e-mail is sent" not in body
     assert input_value(body, "notify_email") == "alerts@example.com"
     assert client.get("/healthz").json["email"] == "configured"
+
+
+def test_a_notice_is_resolved_when_its_delivery_is_published_after_all(app, api, admin,
+                                                                       webhook, runner):
+    webhook.by_path["/hook"] = [Reply(422, {"error": "title missing"})]
+    hook = api.post("/channels", json={"name": "Hook", "platform": "webhook", "config": {
+        "url": webhook.url + "/hook"}}).json
+    post = api.post("/posts", json={"body": "second time lucky", "channel_ids": [hook["id"]],
+                                    "schedule": {"at": soon(1.0), "timezone": "UTC"}}).json
+    [delivery_id] = [d["id"] for d in post["deliveries"]]
+    assert runner.until_settled([delivery_id])[0].status == "failed"
+    [note] = db.session.scalars(select(Notification)).all()
+    assert note.read_at is None
+    note_id = note.id
+
+    webhook.by_path["/hook"] = []  # the platform accepts it now
+    assert api.post(f"/deliveries/{delivery_id}/retry").status_code == 200
+    assert runner.until_settled([delivery_id])[0].status == "published"
+    db.session.expire_all()
+    assert db.session.get(Notification, note_id).read_at is not None

@@ -342,7 +342,7 @@ def test_save_a_draft_without_channels_or_time(signed_in):
 
 @pytest.mark.parametrize("field, fields, field_id, message", [
     ("timezone", {"timezone": "Mars/Olympus_Mons"}, "timezone",
-     "unknown timezone 'Mars/Olympus_Mons'"),
+     "unknown timezone “Mars/Olympus_Mons”"),
     ("at", {"at": "2020-01-06T09:00"}, "at", "is in the past"),
     ("at", {"at": "next tuesday"}, "at", "is not a valid date and time"),
     ("recurrence", {"recurrence": "custom", "rrule": "FREQ=SOMETIMES"}, "rrule",
@@ -376,7 +376,7 @@ def test_unknown_timezone_keeps_every_other_input(signed_in, channel):
         [channel.id], body="Typed", timezone="Nowhere/Land", at=tomorrow_at(11),
         recurrence="weekly", weekdays=["TU"], ends="count", count="4", priority="9"))
     body = page(response)
-    assert error_for(body, "timezone") == "unknown timezone 'Nowhere/Land'"
+    assert error_for(body, "timezone") == "unknown timezone “Nowhere/Land”"
     assert input_value(body, "timezone") == "Nowhere/Land"
     assert input_value(body, "at") == tomorrow_at(11)
     assert selected(body, "recurrence") == "weekly"
@@ -652,7 +652,7 @@ def test_settings_refuse_bad_values(app, signed_in, admin):
                                                "notify_email": "not-an-address"})
     assert response.status_code == 422
     body = page(response)
-    assert error_for(body, "timezone") == "unknown timezone 'Atlantis/Capital'"
+    assert error_for(body, "timezone") == "unknown timezone “Atlantis/Capital”"
     assert error_for(body, "notify_email") == "is not an e-mail address"
     assert input_value(body, "notify_email") == "not-an-address"
     db.session.expire_all()

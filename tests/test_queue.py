@@ -589,3 +589,11 @@ def test_dashboard_for_a_viewer_has_no_buttons(app, admin, channel):
     sign_in(viewer, member("viewer").email, PASSWORD)
     body = show(viewer, "/")
     assert "boom" in body and ">Retry</button>" not in body and "Mark all read" not in body
+
+
+def test_channel_and_date_filters_stay_folded_until_used(signed_in, channel):
+    folded = re.search(r"<details class=\"more-filters\"[^>]*>", show(signed_in, "/queue"))
+    assert folded and " open" not in folded.group(0)
+    used = re.search(r"<details class=\"more-filters\"[^>]*>",
+                     show(signed_in, f"/queue?channel={channel.id}"))
+    assert used and " open" in used.group(0)

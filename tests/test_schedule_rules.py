@@ -176,8 +176,8 @@ def test_an_until_instant_inside_a_fold_keeps_the_first_pass(api, hook_channel):
 
 @pytest.mark.parametrize("rule, words", [
     ("FREQ=DAILY;COUNT=3;UNTIL=20300101T000000Z", "not both"),
-    ("yearly", "invalid recurrence 'yearly'"),
-    ("FREQ=DAILY;EXDATE=20300105", "unknown rule part 'EXDATE'"),
+    ("yearly", "invalid recurrence “yearly”"),
+    ("FREQ=DAILY;EXDATE=20300105", "unknown rule part “EXDATE”"),
     ("EXDATE:20300105T090000Z\nRRULE:FREQ=DAILY", "EXDATE"),
     ("FREQ=DAILY;BYDAY=MO;BYDAY=TU", "BYDAY is given twice"),
     ("FREQ=DAILY;UNTIL=tomorrow", "UNTIL"),

@@ -8,7 +8,15 @@ import pytest
 from webapp.errors import ValidationError
 from webapp.services import schedules
 from webapp.services.validation import Errors
-from webapp.timeutil import Pattern, parse_at, parse_recurrence, parse_until, resolve, zone
+from webapp.timeutil import (
+    Pattern,
+    describe_rule,
+    parse_at,
+    parse_recurrence,
+    parse_until,
+    resolve,
+    zone,
+)
 
 
 def utc(*args):
@@ -158,3 +166,29 @@ def test_rare_but_possible_days_are_accepted():
     rule = parse_recurrence("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29", datetime(2027, 1, 1, 9))
     occs = Pattern(datetime(2027, 1, 1, 9), ZoneInfo("UTC"), rule).occurrences(limit=2)
     assert [o.local.year for o in occs] == [2028, 2032]
+
+
+@pytest.mark.parametrize("rule, words", [
+    (None, "Does not repeat"),
+    ("FREQ=DAILY", "Every day"),
+    ("FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH", "Every 2 weeks on Mon, Thu"),
+    ("FREQ=MONTHLY", "Every month, on the same day"),
+    ("FREQ=MONTHLY;BYDAY=1MO", "Every month on the first Monday"),
+    ("FREQ=MONTHLY;BYDAY=-1FR", "Every month on the last Friday"),
+    ("FREQ=MONTHLY;BYDAY=1MO,-2FR", "Every month on the first Monday and the second-to-last "
+                                     "Friday"),
+    ("FREQ=MONTHLY;BYMONTHDAY=15", "Every month on day 15"),
+    ("FREQ=MONTHLY;BYMONTHDAY=1,-1", "Every month on day 1 and the last day"),
+    ("FREQ=YEARLY;BYMONTH=3,9;BYMONTHDAY=1", "Every year on day 1 in Mar, Sep"),
+    ("FREQ=DAILY;BYHOUR=9,17;BYMINUTE=30", "Every day at 09:30, 17:30"),
+    ("FREQ=DAILY;BYHOUR=9", "Every day in hour 9"),
+    ("FREQ=HOURLY;BYMINUTE=0,30", "Every hour at minute 0, 30"),
+    ("FREQ=WEEKLY;BYDAY=WE,SU;COUNT=4", "Every week on Wed, Sun, 4 times"),
+    ("FREQ=DAILY;COUNT=1", "Every day, 1 time"),
+    ("FREQ=WEEKLY;UNTIL=20270310T235959Z", "Every week, until 2027-03-10"),
+    ("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=-1",
+     "Every month on Mon (rule FREQ=MONTHLY;BYDAY=MO;BYSETPOS=-1)"),
+    ("FREQ=SOMETIMES", "Custom rule: FREQ=SOMETIMES"),
+])
+def test_one_describer_puts_every_rule_into_words(rule, words):
+    assert describe_rule(rule) == words

@@ -6,7 +6,7 @@ from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from .extensions import db
 from .models import Membership, Notification, User
@@ -46,6 +46,20 @@ def email_enabled() -> bool:
     """Whether any e-mail is sent: only with SMTP_URL set. The settings page and /healthz
     say so when it is not, so nobody waits for failure notices that never come."""
     return bool(current_app.config["SMTP_URL"])
+
+
+def resolve_for(delivery_ids) -> None:
+    """Mark the failure notices about these deliveries read: they were published after all
+    (a manual or automatic retry), so the notice no longer asks for anything. The caller
+    commits, in the same transaction that records the publication."""
+    ids = list(delivery_ids)
+    if not ids:
+        return
+    db.session.execute(
+        update(Notification)
+        .where(Notification.delivery_id.in_(ids), Notification.kind == "delivery_failed",
+               Notification.read_at.is_(None))
+        .values(read_at=now_utc()).execution_options(synchronize_session=False))
 
 
 def send_later(notification_id: int) -> None:

@@ -229,6 +229,7 @@ def _mark_published(published: list[Sending], worker: str, references: bool) -> 
           "external_id": s.result.external_id if references else None,
           "external_url": s.result.external_url if references else None} for s in published])
     post_status.refresh_many({s.post_id for s in published})
+    notifications.resolve_for(s.delivery_id for s in published)
     db.session.commit()
 
 

@@ -72,7 +72,7 @@ def zone(name: str | None, field_name: str = "timezone") -> ZoneInfo:
     if name not in zone_names():
         shown = name if name.isprintable() and len(name) <= 64 else name[:64].encode(
             "ascii", "backslashreplace").decode()
-        raise ValidationError.field(field_name, f"unknown timezone '{shown}'")
+        raise ValidationError.field(field_name, f"unknown timezone “{shown}”")
     return ZoneInfo(name)
 
 
@@ -98,7 +98,7 @@ def parse_at(value, tz: ZoneInfo, field_name: str = "at") -> datetime:
     except ValueError:
         shown = value if len(value) <= 40 else value[:40] + "…"
         raise ValidationError.field(
-            field_name, f"{shown!r} is not a valid date and time (YYYY-MM-DDTHH:MM)") from None
+            field_name, f"“{shown}” is not a valid date and time (YYYY-MM-DDTHH:MM)") from None
     _check_year(parsed, field_name)
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(tz).replace(tzinfo=None)
@@ -114,7 +114,7 @@ def parse_until(value, tz: ZoneInfo, field_name: str = "until") -> datetime | No
         try:
             day = date.fromisoformat(value.strip())
         except ValueError:
-            raise ValidationError.field(field_name, f"{value[:40]!r} is not a valid date "
+            raise ValidationError.field(field_name, f"“{value[:40]}” is not a valid date "
                                                     "(YYYY-MM-DD)") from None
         _check_year(day, field_name)
         return end_of_day(day)
@@ -170,9 +170,9 @@ def rule_parts(text: str) -> dict[str, str]:
         name, equals, value = piece.strip().partition("=")
         name, value = name.strip().upper(), value.strip().upper()
         if not equals or not name or not value:
-            raise ValueError(f"'{piece.strip()[:30]}' is not NAME=VALUE")
+            raise ValueError(f"“{piece.strip()[:30]}” is not NAME=VALUE")
         if name not in RULE_PARTS:
-            raise ValueError(f"unknown rule part '{name[:30]}' (a rule may have "
+            raise ValueError(f"unknown rule part “{name[:30]}” (a rule may have "
                              f"{', '.join(RULE_PARTS)})")
         if name in parts:
             raise ValueError(f"{name} is given twice")
@@ -218,7 +218,7 @@ def parse_recurrence(value, start_local: datetime, field_name: str = "recurrence
         raise refuse("give a single RRULE (such as FREQ=WEEKLY;BYDAY=MO); DTSTART, EXDATE "
                      "and RDATE are not supported")
     if "=" not in text:
-        raise refuse(f"invalid recurrence '{value.strip()[:30]}': use daily, weekly, monthly "
+        raise refuse(f"invalid recurrence “{value.strip()[:30]}”: use daily, weekly, monthly "
                      "or an RRULE such as FREQ=WEEKLY;BYDAY=MO,TH")
     try:
         parts = rule_parts(text)
@@ -398,3 +398,86 @@ def common_zones() -> list[tuple[str, str]]:
     """The zones for pickers (sorted, UTC first): exactly those `zone()` accepts."""
     names = sorted(zone_names() - {"UTC"})
     return [("UTC", "UTC")] + [(n, n.replace("_", " ")) for n in names]
+
+
+# Describing rules in words ------------------------------------------------------------------
+
+DAY_NAMES = {"MO": "Mon", "TU": "Tue", "WE": "Wed", "TH": "Thu", "FR": "Fri", "SA": "Sat",
+             "SU": "Sun"}
+LONG_DAY_NAMES = {"MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday",
+                  "FR": "Friday", "SA": "Saturday", "SU": "Sunday"}
+MONTH_NAMES = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
+               "Dec")
+UNITS = {"YEARLY": "year", "MONTHLY": "month", "WEEKLY": "week", "DAILY": "day",
+         "HOURLY": "hour", "MINUTELY": "minute", "SECONDLY": "second"}
+# The parts describe_rule puts into words; a rule with any other part is described as far
+# as it can be, followed by the rule itself.
+DESCRIBED = {"FREQ", "INTERVAL", "BYDAY", "BYMONTHDAY", "BYMONTH", "BYHOUR", "BYMINUTE",
+             "COUNT", "UNTIL"}
+BYDAY_ITEM = re.compile(r"([+-]?\d{1,2})?(MO|TU|WE|TH|FR|SA|SU)")
+
+
+def _ordinal(n: int) -> str:
+    """1 → first, -1 → last, -2 → second-to-last, 7 → 7th."""
+    words = {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}
+    if n == -1:
+        return "last"
+    if n < 0:
+        return f"{_ordinal(-n)}-to-last"
+    return words.get(n, f"{n}th")
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def describe_rule(rule: str | None) -> str:
+    """A schedule's RRULE in words ("Every 2 weeks on Mon, Thu at 09:30"), the one describer
+    every page uses. A rule with parts it does not put into words reads as far as it can,
+    followed by the rule itself, so nothing it says is ever wrong."""
+    if not rule:
+        return "Does not repeat"
+    try:
+        parts = rule_parts(rule)
+        unit = UNITS[parts["FREQ"]]
+        interval = int(parts.get("INTERVAL", "1"))
+        days = [BYDAY_ITEM.fullmatch(d.strip()) for d in parts.get("BYDAY", "").split(",")
+                if d.strip()]
+        month_days = [int(d) for d in parts.get("BYMONTHDAY", "").split(",") if d.strip()]
+        months = [MONTH_NAMES[int(m) - 1] for m in parts.get("BYMONTH", "").split(",")
+                  if m.strip()]
+        hours = [int(h) for h in parts.get("BYHOUR", "").split(",") if h.strip()]
+        minutes = [int(m) for m in parts.get("BYMINUTE", "").split(",") if m.strip()]
+        count = int(parts["COUNT"]) if "COUNT" in parts else None
+        until = RULE_UNTIL.fullmatch(parts["UNTIL"]) if "UNTIL" in parts else None
+        if not all(days) or ("UNTIL" in parts and not until):
+            raise ValueError(rule)
+    except (KeyError, ValueError, IndexError):
+        return f"Custom rule: {rule}"
+
+    words = f"Every {unit}" if interval == 1 else f"Every {interval} {unit}s"
+    if days:
+        named = [(f"the {_ordinal(int(d.group(1)))} {LONG_DAY_NAMES[d.group(2)]}"
+                  if d.group(1) else DAY_NAMES[d.group(2)]) for d in days]
+        words += " on " + (_and(named) if any(d.group(1) for d in days) else ", ".join(named))
+    if month_days:
+        named = [f"day {d}" if d > 0 else f"the {_ordinal(d)} day" for d in month_days]
+        words += " on " + _and(named)
+    elif unit == "month" and not days:
+        words += ", on the same day"
+    if months:
+        words += " in " + ", ".join(months)
+    if hours and minutes:
+        words += " at " + ", ".join(f"{h:02d}:{m:02d}" for h in hours for m in minutes)
+    elif hours:  # the minute comes from the start time
+        words += " in hour " + _and([str(h) for h in hours])
+    elif minutes:
+        words += " at minute " + ", ".join(str(m) for m in minutes)
+    if count is not None:
+        words += f", {count} time{'' if count == 1 else 's'}"
+    if until:
+        day = until.group(1)
+        words += f", until {day[:4]}-{day[4:6]}-{day[6:]}"
+    if set(parts) - DESCRIBED:
+        words += f" (rule {rule})"
+    return words

@@ -93,7 +93,7 @@ def test_settings_take_a_searchable_zone(signed_in):
     assert page.locator("#zone-list option[value='Asia/Tokyo']").count() == 1
     zone.fill("Asia/Tokio")
     page.get_by_role("button", name="Save").click()
-    expect(page.locator("#timezone-error")).to_have_text("unknown timezone 'Asia/Tokio'")
+    expect(page.locator("#timezone-error")).to_have_text("unknown timezone “Asia/Tokio”")
     expect(zone).to_have_value("Asia/Tokio")
     zone.fill("Asia/Tokyo")
     page.get_by_role("button", name="Save").click()

@@ -131,10 +131,10 @@ def test_a_validation_error_is_shown_next_to_its_field_and_keeps_the_text(signed
     page.get_by_label("Timezone").press("Tab")
     # The preview says so at once...
     expect(page.locator("#preview .preview-errors")).to_contain_text(
-        "Timezone: unknown timezone 'Mars/Olympus_Mons'")
+        "Timezone: unknown timezone “Mars/Olympus_Mons”")
     page.get_by_role("button", name="Schedule").click()
     # ...and the saved page shows it next to the field, with everything as typed.
-    expect(page.locator("#timezone-error")).to_have_text("unknown timezone 'Mars/Olympus_Mons'")
+    expect(page.locator("#timezone-error")).to_have_text("unknown timezone “Mars/Olympus_Mons”")
     expect(page.get_by_label("Timezone")).to_have_value("Mars/Olympus_Mons")
     expect(page.get_by_label("Text", exact=True)).to_have_value("Everything I typed stays here")
     expect(page.get_by_label("Title (optional)")).to_have_value("Launch")
@@ -142,3 +142,24 @@ def test_a_validation_error_is_shown_next_to_its_field_and_keeps_the_text(signed
     shoot(page, "composer-error")
     assert db.session.scalar(select(Post)) is None
     db.session.rollback()
+
+
+def test_using_the_composer_logs_no_console_errors(signed_in, hook):
+    page = signed_in
+    errors = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.goto("/posts/new")
+    # Typing fast and changing the schedule while earlier previews are still in flight.
+    page.get_by_label("Text", exact=True).press_sequentially("Typed quickly, previewed often",
+                                                            delay=5)
+    page.get_by_role("checkbox", name=re.compile("Site hook")).check()
+    page.get_by_label("Date and time").fill("2027-03-14T09:30")
+    for choice in ("daily", "weekly", "monthly", "daily"):
+        page.get_by_label("Repeat").select_option(choice)
+    page.get_by_label("Text", exact=True).press_sequentially(" and again", delay=5)
+    expect(page.locator("#preview li").first).to_contain_text("Mar 2027")
+    # The last input is the one counted: no answer to an earlier one is shown after it.
+    expect(page.locator("#counter")).to_contain_text("40 characters")
+    page.wait_for_load_state("networkidle")
+    shoot(page, "composer-no-console-errors")
+    assert errors == []

@@ -197,3 +197,17 @@ def test_a_new_workspace_is_told_what_to_do(signed_in):
     page.goto("/queue")
     expect(page.get_by_text("Nothing is waiting to go out.")).to_be_visible()
     shoot(page, "queue-empty")
+
+
+def test_on_a_phone_the_queue_starts_on_the_first_screen(signed_in):
+    page = signed_in
+    page.set_viewport_size(PHONE)
+    page.goto("/queue")
+    # The table (or its empty message) begins within the first screen, below the filters.
+    table = page.locator("#queue-table")
+    assert table.bounding_box()["y"] < PHONE["height"]
+    page.set_viewport_size({"width": 1280, "height": 900})
+    shoot(page, "queue-filters-folded")
+    page.get_by_text("Channel and dates").click()
+    expect(page.get_by_label("Channel", exact=True)).to_be_visible()
+    shoot(page, "queue-filters-open")

@@ -23,7 +23,7 @@ from ..extensions import db
 from ..models import Delivery, Post, Schedule
 from ..services import deliveries as delivery_service
 from ..services import posts as post_service
-from ..timeutil import Occurrence, now_utc, parse_at, resolve, zone
+from ..timeutil import Occurrence, describe_rule, now_utc, parse_at, resolve, zone
 from . import items
 from .items import Found, parse_ref, ref_for
 
@@ -209,9 +209,9 @@ def _move_series(found: Found, user_id: int, target: Occurrence, tz: ZoneInfo) -
 
 
 def describe(rule: str | None) -> str:
-    plain = {"FREQ=DAILY": "every day", "FREQ=WEEKLY": "every week",
-             "FREQ=MONTHLY": "every month"}
-    return plain.get(rule or "", f"custom rule {rule}")
+    """The rule in words, inside a sentence (so lower-case first)."""
+    words = describe_rule(rule)
+    return words[:1].lower() + words[1:]
 
 
 def _distance(delta: timedelta) -> str:

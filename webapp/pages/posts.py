@@ -14,6 +14,7 @@ from ..publishers import PUBLISHERS
 from ..services import posts as service
 from ..services import schedules
 from ..services.validation import Errors
+from ..timeutil import describe_rule
 from . import bp
 from .context import current_workspace, int_arg, render, require, wants_fragment
 from .forms import WEEKDAYS, PostForm, add_errors, channel_input, normalized, zone_names
@@ -344,22 +345,7 @@ def post_cancel(post_id):
                 "Post cancelled. What was already published stays published.")
 
 
-DAY_NAMES = dict(WEEKDAYS)
-
-
 @bp.app_template_filter("recurrence")
 def describe_recurrence(rule: str | None) -> str:
-    """A schedule's RRULE in words, for the common patterns; the rule itself otherwise."""
-    if not rule:
-        return "Does not repeat"
-    plain = {"FREQ=DAILY": "Every day", "FREQ=WEEKLY": "Every week",
-             "FREQ=MONTHLY": "Every month, on the same day"}
-    if rule in plain:
-        return plain[rule]
-    weekly_on = WEEKLY_ON.fullmatch(rule)
-    if weekly_on:
-        return "Every week on " + ", ".join(DAY_NAMES[d] for d in weekly_on.group(1).split(","))
-    monthly_on = MONTHLY_ON.fullmatch(rule)
-    if monthly_on:
-        return f"Every month on day {monthly_on.group(1)}"
-    return f"Custom rule: {rule}"
+    """A schedule's RRULE in words, for templates."""
+    return describe_rule(rule)

@@ -80,7 +80,7 @@ def _set_config(channel: Channel, config: dict, partial: bool, errors: Errors) -
     known = cls.required_fields + cls.secret_fields + cls.optional_fields
     unknown = [key for key in config if key not in known]
     for key in unknown:  # a misspelt credential must not be kept in clear and echoed
-        errors.add(f"config.{key}", f"unknown setting '{key}' for {cls.platform}; "
+        errors.add(f"config.{key}", f"unknown setting “{key}” for {cls.platform}; "
                                     f"expected {', '.join(known)}")
     unsafe = [key for key, value in config.items()
               if isinstance(value, str) and unsafe_character(value)]

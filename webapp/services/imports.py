@@ -8,6 +8,7 @@ occurrences of recurring posts.
 """
 
 import csv
+import difflib
 import io
 import re
 from dataclasses import dataclass
@@ -183,7 +184,12 @@ def _find(token: str, rows, label: str):
         by_id = [r for r in rows if r.id == int(token)]
         if by_id:
             return by_id[0], None
-    return None, f"unknown {label} “{token[:60]}”"
+    # A mistyped name ("Mastdon") is the usual cause: offer the closest of the workspace's.
+    # Compared case-insensitively, as names are matched.
+    by_folded = {r.name.strip().casefold(): r.name.strip() for r in rows}
+    close = difflib.get_close_matches(token.casefold(), by_folded, n=1)
+    hint = f": did you mean “{by_folded[close[0]]}”?" if close else ""
+    return None, f"unknown {label} “{token[:60]}”{hint}"
 
 
 def _check(number: int, cells: list[str], columns: list[str], names: Names, default_zone: str,
