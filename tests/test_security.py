@@ -337,7 +337,7 @@ def test_sign_up_shows_every_error_at_once(client):
     assert response.status_code == 200 and db.session.scalar(select(User)) is None
     for name in ("email", "password", "confirm", "workspace", "timezone"):
         assert error_for(body, name), name
-    assert error_for(body, "timezone") == "unknown timezone 'Moon/Base'"
+    assert error_for(body, "timezone") == "unknown timezone “Moon/Base”"
     assert "Nothing was saved" in body
 
 

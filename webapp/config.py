@@ -81,6 +81,10 @@ def _instance_secret_key(instance_path: str) -> str:
     return path.read_text().strip()
 
 
+# Seconds the limits' Redis gets per command (see load()).
+LIMITS_REDIS_TIMEOUT = 0.5
+
+
 def load(app, overrides: dict | None = None) -> None:
     """Fill app.config: defaults, then the environment, then explicit overrides."""
     app.config.from_object(Defaults)
@@ -110,9 +114,11 @@ def load(app, overrides: dict | None = None) -> None:
         app.config.update(overrides)
     # The limits live in the job queue's Redis unless a test or operator says otherwise.
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"])
+    # Short timeouts: every API call checks a limit before its view runs, and a frozen Redis
+    # must not hold it up for the app's 10 s (a post due in seconds would then be refused
+    # as past). When Redis does not answer, the limits lapse (RATELIMIT_SWALLOW_ERRORS).
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {
-        "socket_timeout": app.config["HERALD_REDIS_SOCKET_TIMEOUT"],
-        "socket_connect_timeout": 5})
+        "socket_timeout": LIMITS_REDIS_TIMEOUT, "socket_connect_timeout": LIMITS_REDIS_TIMEOUT})
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     # Heroku-style URLs say postgres://; SQLAlchemy wants an explicit driver.
     for prefix in ("postgres://", "postgresql://"):
