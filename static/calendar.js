@@ -90,4 +90,31 @@
       document.querySelectorAll(".cal-moving").forEach(function (el) { el.classList.remove("cal-moving"); });
     }
   });
+  // Escape closes the item panel from anywhere inside it, the date-time input included:
+  // listen on document in the capture phase, before the input or an htmx swap can eat the
+  // key, and only while the panel is open. Focus then returns to the item that opened it.
+  var openerRef = null;
+
+  document.addEventListener("click", function (event) {
+    var item = event.target.closest ? event.target.closest("#calendar .cal-item[data-ref]") : null;
+    if (item) openerRef = item.getAttribute("data-ref");
+  }, true);
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var panel = document.getElementById("cal-panel");
+    var close = panel && panel.querySelector(".cal-panel-head button");
+    if (!close || !panel.contains(event.target)) return;
+    event.preventDefault();
+    event.stopPropagation();
+    close.click();
+  }, true);
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!event.detail.target || event.detail.target.id !== "cal-panel") return;
+    if (event.detail.target.querySelector(".cal-panel-body") || !openerRef) return;
+    var item = document.querySelector("#calendar .cal-item[data-ref='" + openerRef + "']");
+    var focusable = item && (item.querySelector("a, button") || item);
+    if (focusable) focusable.focus();
+  });
 })();

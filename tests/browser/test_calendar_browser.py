@@ -268,3 +268,17 @@ def test_every_status_reads_without_colour(signed_in, api, hook_channel, admin):
     expect(page).to_have_url(re.compile(r"color=campaign"))
     page.goto(f"/calendar?view=month&date={day}&color=campaign")
     screenshot(page, "calendar-month-campaigns")
+
+
+def test_escape_in_the_date_time_input_closes_the_panel(signed_in, api, hook_channel):
+    page = signed_in
+    day = datetime.now(BERLIN).date() + timedelta(days=3)
+    schedule(api, hook_channel["id"], f"{day}T10:00", title="Escape post")
+    page.goto(f"/calendar?view=day&date={day}")
+    item = page.locator(".cal-item", has_text="Escape post")
+    item.get_by_role("button", name=re.compile("Move to…")).click()
+    when = page.get_by_label(re.compile("Move to"))
+    expect(when).to_be_focused()
+    when.press("Escape")
+    expect(page.locator("#cal-panel .cal-panel-body")).to_have_count(0)
+    expect(item.locator("a, button").first).to_be_focused()
