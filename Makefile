@@ -1,5 +1,6 @@
 # Herald: `make run` to start everything locally, `make test` for the whole suite
-# (three pytest processes: most tests wait on real time, not on the CPU).
+# (four pytest processes, each idle test handed on to whichever is free: most tests wait on
+# real time, not on the CPU).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -21,7 +22,7 @@ run: install
 
 test: install
 	@test -e $${HERALD_CHROMIUM:-/usr/bin/chromium} || echo "make test: no Chromium at $${HERALD_CHROMIUM:-/usr/bin/chromium}: the browser tests will be SKIPPED (apt-get install -y chromium, or run .ci/run as root)"
-	$(BIN)/python -m pytest -n 3
+	$(BIN)/python -m pytest -n 4 --dist worksteal
 
 lint: install
 	$(BIN)/ruff check webapp tests worker.py
