@@ -57,7 +57,8 @@ def build_worker(app, name: str) -> HeraldWorker:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
     name = f"{socket.gethostname()}.{os.getpid()}.{uuid.uuid4().hex[:6]}"
-    app = create_app({"HERALD_PROCESS_NAME": name})
+    # Its writes (claim, record) are on a post's way out: they go ahead of the web's.
+    app = create_app({"HERALD_PROCESS_NAME": name, "HERALD_WRITES_FIRST": True})
     stop = threading.Event()
     threading.Thread(target=heartbeat, args=(app, name, stop), daemon=True).start()
     with app.app_context():

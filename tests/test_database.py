@@ -1,16 +1,20 @@
 """How the engine uses the database: readers never queue behind SQLite's writers, and a
 claim never takes a delivery before its instant."""
 
+import fcntl
+import os
 import sqlite3
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
 
+from tests import conftest
 from tests.conftest import soon
 from tests.test_pages import sign_in
-from webapp import database, publishing
+from webapp import create_app, database, publishing
 from webapp.extensions import db
 from webapp.models import Delivery
 from webapp.timeutil import now_utc
@@ -74,6 +78,53 @@ def test_pages_and_api_calls_that_read_do_not_wait_for_a_writer(api, client, adm
         for path in ("/channels", "/posts", "/deliveries"):
             assert api.get(path).status_code == 200, path
         assert not lock.released.is_set()
+
+
+def _gate_held_exclusively(path: str) -> bool:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def test_the_worker_s_writes_go_ahead_of_writers_that_came_before(app, write_lock_held):
+    """Under a busy API the worker's claim queued in SQLite's busy handler (sleeps of up to
+    100 ms) while web threads took the lock the instant it was free: posts went out more
+    than a second late. A HERALD_WRITES_FIRST process waits for the transaction in
+    progress, and no writer that comes meanwhile starts before it."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    worker_app = create_app({**conftest.test_config(url, app.config["REDIS_URL"]),
+                             "HERALD_WRITES_FIRST": True})
+    order, lock_order = [], threading.Lock()
+
+    def write(on, who):
+        with on.app_context():
+            db.session.execute(update(Delivery).values(priority=1))
+            with lock_order:
+                order.append(who)
+            db.session.commit()
+
+    with write_lock_held() as lock:
+        worker = threading.Thread(target=write, args=(worker_app, "worker"))
+        worker.start()
+        gate = f"{db.engine.url.database}.writers"
+        deadline = time.monotonic() + 10
+        while not _gate_held_exclusively(gate):
+            assert time.monotonic() < deadline, "the worker never waited ahead of the web"
+            time.sleep(0.01)
+        web = [threading.Thread(target=write, args=(app, f"web-{n}")) for n in range(4)]
+        for thread in web:
+            thread.start()
+        time.sleep(0.3)  # the web writers arrive while the worker waits
+        lock.release.set()
+        for thread in [worker, *web]:
+            thread.join(40)
+    assert sorted(order) == ["web-0", "web-1", "web-2", "web-3", "worker"]
+    assert order[0] == "worker", order
 
 
 def test_a_write_in_a_transaction_that_only_reads_is_refused(app, hook_channel):

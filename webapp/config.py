@@ -63,6 +63,9 @@ class Defaults:
     # A worker that has not refreshed its heartbeat for this long is considered dead.
     HERALD_HEARTBEAT_TTL = 15
     HERALD_QUEUE = "herald"
+    # On SQLite, this process's writes take the write lock ahead of other processes'
+    # (set by the worker; see database.WriteGate).
+    HERALD_WRITES_FIRST = False
     # Deliveries whose attempts start in the same second travel in jobs of up to this many,
     # claimed together and sent concurrently (one HTTP request each, in parallel).
     HERALD_BATCH_SIZE = 50
