@@ -15,11 +15,13 @@ import uuid
 from redis.exceptions import RedisError
 from rq import SimpleWorker
 
-from webapp import create_app, queueing
+from webapp import create_app
+from webapp.engine import jobs
 from webapp.extensions import db
 
 
 class HeraldWorker(SimpleWorker):
+    job_class = jobs.HeraldJob
     # Set by SIGTERM/SIGINT: work() has then ended because it was asked to.
     stopping = False
 
@@ -35,11 +37,11 @@ class HeraldWorker(SimpleWorker):
 
 
 def heartbeat(app, name: str, stop: threading.Event) -> None:
-    period = queueing.beat_period(app.config["HERALD_HEARTBEAT_TTL"])
+    period = jobs.beat_period(app.config["HERALD_HEARTBEAT_TTL"])
     with app.app_context():
         while not stop.is_set():
             try:
-                queueing.beat("worker", name)
+                jobs.beat("worker", name)
             except Exception as exc:  # Redis down: keep trying, recovery waits for us
                 logging.warning("heartbeat failed: %s", type(exc).__name__)
             stop.wait(period)
@@ -48,10 +50,10 @@ def heartbeat(app, name: str, stop: threading.Event) -> None:
 def build_worker(app, name: str) -> HeraldWorker:
     """The RQ worker of this process (RQ's constructor already talks to Redis), on a
     connection of its own: its idle dequeue blocks for worker_ttl - 15 s, so the socket
-    timeout is the whole TTL. Jobs and the heartbeat thread use queueing.redis()."""
+    timeout is the whole TTL. Jobs and the heartbeat thread use jobs.redis()."""
     ttl = app.config["HERALD_WORKER_TTL"]
     return HeraldWorker([app.config["HERALD_QUEUE"]], name=name, worker_ttl=ttl,
-                        connection=queueing.blocking_redis(socket_timeout=ttl))
+                        connection=jobs.blocking_redis(socket_timeout=ttl))
 
 
 def main() -> None:

@@ -43,7 +43,8 @@ from sqlalchemy import func, select  # noqa: E402
 
 from tests.servers import RedisServer  # noqa: E402
 from tests.stack import Stack  # noqa: E402
-from webapp import create_app, planner  # noqa: E402
+from webapp import create_app
+from webapp.engine import planner  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import Delivery  # noqa: E402
 

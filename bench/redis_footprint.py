@@ -34,7 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.servers import RedisServer  # noqa: E402
-from webapp import create_app, planner, queueing  # noqa: E402
+from webapp import create_app
+from webapp.engine import jobs, planner  # noqa: E402
 from webapp.extensions import db  # noqa: E402
 from webapp.models import Channel  # noqa: E402
 from webapp.services import imports  # noqa: E402
@@ -79,7 +80,7 @@ def herald(tmp: Path, times: list[datetime], n_channels: int) -> dict:
         app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'herald.db'}",
                           "REDIS_URL": redis.url, "SECRET_KEY": "bench", "SMTP_URL": ""})
         with app.app_context():
-            empty = used_memory(queueing.redis())
+            empty = used_memory(jobs.redis())
             db.create_all()
             user, workspace = create_user("bench@example.com", "correct horse", "Bench")
             channels = [Channel(workspace_id=workspace.id, name=f"Hook {i:02d}",
@@ -100,8 +101,8 @@ def herald(tmp: Path, times: list[datetime], n_channels: int) -> dict:
                 if not done["materialized"] and not done["enqueued"]:
                     break
             planned = time.perf_counter() - started
-            used = used_memory(queueing.redis()) - empty
-            keys = queueing.redis().dbsize()
+            used = used_memory(jobs.redis()) - empty
+            keys = jobs.redis().dbsize()
             db.session.remove()
     finally:
         redis.stop()

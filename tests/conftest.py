@@ -13,7 +13,8 @@ from sqlalchemy import text
 
 from tests import servers
 from tests.platforms import Mastodon, Webhook
-from webapp import create_app, planner, queueing
+from webapp import create_app
+from webapp.engine import jobs, planner
 from webapp.extensions import db
 from webapp.models import ApiToken, Channel, Delivery
 from webapp.services.accounts import create_user
@@ -101,7 +102,7 @@ def app(db_backend, redis_server, tmp_path, request):
             names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
             db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             db.session.commit()
-        queueing.redis().flushdb()
+        jobs.redis().flushdb()
         yield app
         db.session.remove()
         db.engine.dispose()
@@ -195,8 +196,8 @@ class Runner:
         tests leave it out, to see what happens without one)."""
         if plan:
             planner.plan()
-        queueing.scheduler().enqueue_jobs()
-        HeraldWorker([queueing.queue()], connection=queueing.redis()).work(
+        jobs.scheduler().enqueue_jobs()
+        HeraldWorker([jobs.queue()], connection=jobs.redis()).work(
             burst=True, with_scheduler=False, logging_level="WARNING")
         db.session.remove()
 

@@ -15,7 +15,8 @@ from tests import conftest
 from tests.conftest import Api, soon, token_for
 from tests.platforms import Reply
 from tests.servers import free_port
-from webapp import create_app, queueing
+from webapp import create_app
+from webapp.engine import jobs
 from webapp.extensions import db
 from webapp.models import Campaign, Channel
 from webapp.services.accounts import create_user
@@ -680,7 +681,7 @@ def test_delete_cancels_and_leaves_deliveries_visible(api, webhook, runner):
     assert len(shown) == 1 and shown[0]["status"] == "cancelled"
     assert shown[0]["finished_at"] is not None
     assert api.get(f"/posts/{post['id']}").status_code == 200
-    assert queueing.redis().zcard("rq:scheduler:scheduled_jobs") == 0
+    assert jobs.redis().zcard("rq:scheduler:scheduled_jobs") == 0
     run_for(runner, 2.0)
     assert webhook.posts() == []
     # Cancelled is final: editing it is a conflict, deleting again is harmless.
@@ -922,11 +923,11 @@ def test_healthz_needs_scheduler_and_worker_heartbeats(app, client):
     assert response.json == {"db": "ok", "redis": "ok", "scheduler": "down", "workers": 0,
                              "failing": ["scheduler", "workers"], "tzdata": IANA_VERSION,
                              "email": "not configured"}
-    queueing.beat("worker", "w1")
-    queueing.beat("worker", "w2")
+    jobs.beat("worker", "w1")
+    jobs.beat("worker", "w2")
     response = client.get("/healthz")
     assert response.status_code == 503 and response.json["failing"] == ["scheduler"]
-    queueing.beat("scheduler", "s1")
+    jobs.beat("scheduler", "s1")
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.json == {"db": "ok", "redis": "ok", "scheduler": "ok", "workers": 2,
@@ -935,8 +936,8 @@ def test_healthz_needs_scheduler_and_worker_heartbeats(app, client):
 
 def test_healthz_stale_heartbeats_are_down(app, client):
     app.config["HERALD_HEARTBEAT_TTL"] = 1
-    queueing.beat("scheduler", "s1")
-    queueing.beat("worker", "w1")
+    jobs.beat("scheduler", "s1")
+    jobs.beat("worker", "w1")
     assert client.get("/healthz").status_code == 200
     time.sleep(1.2)
     response = client.get("/healthz")

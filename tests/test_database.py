@@ -14,7 +14,8 @@ from sqlalchemy import select, update
 from tests import conftest
 from tests.conftest import soon
 from tests.test_pages import sign_in
-from webapp import create_app, database, publishing
+from webapp import create_app, database
+from webapp.engine import publishing
 from webapp.extensions import db
 from webapp.models import Delivery
 from webapp.timeutil import now_utc

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from tests.conftest import soon
 from tests.platforms import Reply
 from tests.test_pages import workspace_id
-from webapp import planner, publishing, queueing
+from webapp.engine import jobs, planner, publishing
 from webapp.extensions import db
 from webapp.models import Delivery, Notification, Post
 
@@ -47,7 +47,7 @@ def delivery(delivery_id) -> Delivery:
 
 
 def scheduled_job_ids() -> set[str]:
-    return {j.id for j in queueing.scheduler().get_jobs()}
+    return {j.id for j in jobs.scheduler().get_jobs()}
 
 
 def published_once_on_time(runner, webhook, ids) -> None:
@@ -57,6 +57,20 @@ def published_once_on_time(runner, webhook, ids) -> None:
     got = webhook.posts()
     assert sorted(r.json()["delivery_id"] for r in got) == sorted(ids)
     assert min(r.at for r in got) >= rows[0].due_at.timestamp()
+
+
+def test_a_job_queued_by_an_earlier_version_still_publishes(api, hook_channel, webhook, runner):
+    """Jobs in Redis carry the dotted name of their function: those queued before a module
+    moved must still run after an upgrade."""
+    post = schedule_post(api, [hook_channel["id"]])
+    [d] = post["deliveries"]
+    job = jobs.scheduler().job_class.fetch(delivery(d["id"]).job_id, connection=jobs.redis())
+    assert job.func_name == jobs.PUBLISH_BATCH
+    job.func_name = "webapp.publishing.publish_batch"  # where publish_batch used to live
+    job.save()
+
+    [row] = runner.until_settled([d["id"]])
+    assert row.status == "published" and row.attempts == 1 and len(webhook.posts()) == 1
 
 
 def test_a_scheduled_post_is_published_once_not_before_its_time(api, hook_channel, webhook,
@@ -90,8 +104,8 @@ def test_duplicate_jobs_and_a_second_worker_publish_once(api, hook_channel, webh
     d_id = post["deliveries"][0]["id"]
     wait_until(at)
     # Three copies of the same attempt: a re-enqueue, a second scheduler, a direct call.
-    queueing.queue().enqueue(publishing.publish_batch, [[d_id, 0]], job_id="dup-a")
-    queueing.queue().enqueue(publishing.publish_batch, [[d_id, 0]], job_id="dup-b")
+    jobs.queue().enqueue(publishing.publish_batch, [[d_id, 0]], job_id="dup-a")
+    jobs.queue().enqueue(publishing.publish_batch, [[d_id, 0]], job_id="dup-b")
     assert publishing.publish_batch([[d_id, 0]]) == "1 published, 0 failed"
     runner.step()
     assert len(webhook.posts()) == 1
@@ -122,7 +136,7 @@ def test_cancel_removes_the_job_and_nothing_is_sent(api, hook_channel, webhook, 
     assert response.status_code == 200
     assert delivery(d_id).status == "cancelled"
     assert scheduled_job_ids() == set()
-    assert not queueing.redis().exists(f"rq:job:{job_id}")  # no job hash left
+    assert not jobs.redis().exists(f"rq:job:{job_id}")  # no job hash left
     wait_until(at, 0.3)
     runner.step()
     assert webhook.posts() == []
@@ -213,7 +227,7 @@ def test_a_permanent_failure_on_one_channel_does_not_republish_the_other(
 def test_jobs_lost_with_redis_are_recreated_by_the_planner(api, hook_channel, webhook, runner):
     post = schedule_post(api, [hook_channel["id"]], at=soon(1.0))
     d_id = post["deliveries"][0]["id"]
-    queueing.redis().flushall()
+    jobs.redis().flushall()
     assert scheduled_job_ids() == set()
     done = planner.plan()
     assert done["restored"] == 1
@@ -231,7 +245,7 @@ def test_a_delivery_abandoned_by_a_dead_worker_is_recovered_once(api, hook_chann
     assert publishing.claim([(d_id, 0)], "dead-worker") == [(d_id, 0)]
     scheduler_jobs = scheduled_job_ids()
     for job_id in scheduler_jobs:
-        queueing.cancel_job(job_id)
+        jobs.cancel_job(job_id)
     assert planner.plan()["recovered"] == 0  # too recent to tell from a slow worker
     later = datetime.now(UTC) + timedelta(seconds=2 * app.config["HERALD_HEARTBEAT_TTL"] + 1)
     assert planner.plan(now=later)["recovered"] == 1
@@ -246,7 +260,7 @@ def test_a_live_worker_keeps_its_delivery(api, hook_channel, app):
     d_id = post["deliveries"][0]["id"]
     wait_until(at)
     assert publishing.claim([(d_id, 0)], "busy-worker") == [(d_id, 0)]
-    queueing.beat("worker", "busy-worker")
+    jobs.beat("worker", "busy-worker")
     later = datetime.now(UTC) + timedelta(seconds=2 * app.config["HERALD_HEARTBEAT_TTL"] + 1)
     assert planner.plan(now=later)["recovered"] == 0
     assert delivery(d_id).status == "publishing"
@@ -317,13 +331,13 @@ def test_jobs_use_aware_instants_and_carry_no_secrets(api, hook_channel):
     post = schedule_post(api, [hook_channel["id"]], at=soon(30))
     planner.plan()
     d = delivery(post["deliveries"][0]["id"])
-    [(job, when)] = list(Scheduler(queue_name="herald-test", connection=queueing.redis())
+    [(job, when)] = list(Scheduler(queue_name="herald-test", connection=jobs.redis())
                          .get_jobs(with_times=True))
     assert job.args == ([[d.id, 0]],)
     # rq-scheduler returns naive UTC. The job is handed over a second ahead; the worker
     # waits for the due time itself.
-    assert when.replace(tzinfo=UTC) == d.due_at - queueing.HANDED_OVER_AHEAD
-    raw = b"".join(v for v in queueing.redis().hgetall(job.key).values())
+    assert when.replace(tzinfo=UTC) == d.due_at - jobs.HANDED_OVER_AHEAD
+    raw = b"".join(v for v in jobs.redis().hgetall(job.key).values())
     assert b"hook-secret" not in raw
 
 
@@ -351,11 +365,11 @@ def test_moving_a_delivery_into_the_past_changes_nothing(api, hook_channel, admi
     post = schedule_post(api, [hook_channel["id"]], at=soon(60))
     planner.plan()
     d = delivery(post["deliveries"][0]["id"])
-    due, jobs = d.due_at, scheduled_job_ids()
+    due, job_ids = d.due_at, scheduled_job_ids()
     with pytest.raises(ValidationError):
         deliveries.move(d, admin.id, "2020-01-01T09:00", "UTC")
-    assert jobs == {d.job_id}
-    assert delivery(d.id).due_at == due and scheduled_job_ids() == jobs
+    assert job_ids == {d.job_id}
+    assert delivery(d.id).due_at == due and scheduled_job_ids() == job_ids
 
 
 def test_moving_a_recurring_post_keeps_its_rule_and_zone(api, hook_channel, admin):
@@ -371,7 +385,7 @@ def test_moving_a_recurring_post_keeps_its_rule_and_zone(api, hook_channel, admi
 
 
 def test_frequent_rules_write_a_bounded_number_of_rows_ahead(api, hook_channel):
-    from webapp.planner import MAX_WAITING_OCCURRENCES
+    from webapp.engine.planner import MAX_WAITING_OCCURRENCES
 
     far = (datetime.now(UTC) + timedelta(days=2)).replace(tzinfo=None).isoformat(timespec="minutes")
     post = schedule_post(api, [hook_channel["id"]], at=far,
@@ -460,10 +474,10 @@ def test_deliveries_due_in_the_same_second_share_jobs_and_go_out_once(
     assert scheduled_job_ids() == set()
     assert planner.plan(now=datetime.now(UTC))["enqueued"] == 10
     # 10 deliveries in jobs of at most 4: three jobs, each delivery in exactly one.
-    jobs = {delivery(i).job_id for i in ids}
-    assert len(jobs) == 3 and jobs == scheduled_job_ids()
+    job_ids = {delivery(i).job_id for i in ids}
+    assert len(job_ids) == 3 and job_ids == scheduled_job_ids()
     assert planner.plan()["enqueued"] == 0  # planning again adds nothing
-    assert scheduled_job_ids() == jobs
+    assert scheduled_job_ids() == job_ids
     wait_until(at)
     published_once_on_time(runner, webhook, ids)
     assert {db.session.get(Post, p["id"]).status for p in posts} == {"published"}
@@ -490,7 +504,7 @@ def test_the_last_delivery_leaving_a_job_removes_it(api, webhook, app):
     planner.plan()
     [job] = scheduled_job_ids()
     assert api.delete(f"/posts/{post['id']}").status_code == 200
-    assert scheduled_job_ids() == set() and not queueing.redis().exists(f"rq:job:{job}")
+    assert scheduled_job_ids() == set() and not jobs.redis().exists(f"rq:job:{job}")
 
 
 def test_a_lost_shared_job_is_recreated_for_all_its_deliveries(api, webhook, runner, app):
@@ -499,7 +513,7 @@ def test_a_lost_shared_job_is_recreated_for_all_its_deliveries(api, webhook, run
     post = schedule_post(api, channel_ids, at=at)
     planner.plan()
     [job] = scheduled_job_ids()
-    queueing.cancel_job(job)  # Redis forgot it
+    jobs.cancel_job(job)  # Redis forgot it
     assert planner.plan()["restored"] == 3
     assert len(scheduled_job_ids()) == 1
     wait_until(at)
@@ -514,7 +528,7 @@ def test_a_batch_claims_only_what_nobody_else_claimed(api, webhook, runner):
     ids = [d["id"] for d in post["deliveries"]]
     wait_until(at)
     assert publishing.claim([(ids[0], 0)], "another-worker") == [(ids[0], 0)]
-    queueing.beat("worker", "another-worker")
+    jobs.beat("worker", "another-worker")
     assert publishing.publish_batch([[i, 0] for i in ids]) == "2 published, 0 failed"
     assert sorted(r.json()["delivery_id"] for r in webhook.posts()) == ids[1:]
     assert delivery(ids[0]).status == "publishing"  # still the other worker's
@@ -602,9 +616,9 @@ def test_posts_saved_near_their_time_share_the_job_of_their_second(api, webhook,
              for i in range(5)]
     ids = [d["id"] for p in posts for d in p["deliveries"]]
     # 8 deliveries saved one post at a time, in jobs of at most 3: three jobs, not five.
-    jobs = {delivery(i).job_id for i in ids}
-    assert len(jobs) == 3 and jobs == scheduled_job_ids()
-    assert planner.plan()["enqueued"] == 0 and scheduled_job_ids() == jobs
+    job_ids = {delivery(i).job_id for i in ids}
+    assert len(job_ids) == 3 and job_ids == scheduled_job_ids()
+    assert planner.plan()["enqueued"] == 0 and scheduled_job_ids() == job_ids
     wait_until(at)
     published_once_on_time(runner, webhook, ids)
 
@@ -633,7 +647,7 @@ def test_a_post_saved_after_its_seconds_job_went_to_a_worker_gets_its_own(
     [job] = scheduled_job_ids()
     # What the scheduler does a second ahead: from then on a worker may already have
     # claimed, so nothing joins the job.
-    queueing.scheduler().enqueue_job(Job.fetch(job, connection=queueing.redis()))
+    jobs.scheduler().enqueue_job(Job.fetch(job, connection=jobs.redis()))
     assert scheduled_job_ids() == set()
     late = schedule_post(api, [hook_channel["id"]], at=at)
     assert delivery(late["deliveries"][0]["id"]).job_id not in (None, job)
@@ -649,7 +663,7 @@ def test_a_lost_job_is_recreated_for_the_deliveries_that_joined_it(api, hook_cha
     posts = [schedule_post(api, [hook_channel["id"]], at=at) for _ in range(3)]
     ids = [p["deliveries"][0]["id"] for p in posts]
     assert len(scheduled_job_ids()) == 1
-    queueing.redis().flushall()
+    jobs.redis().flushall()
     assert planner.plan()["restored"] == 3
     wait_until(at)
     rows = runner.until_settled(ids)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from tests.test_pages import make_post, sign_in, submit
-from webapp.headers import CONTENT_SECURITY_POLICY
+from webapp.web.headers import CONTENT_SECURITY_POLICY
 
 POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
           "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")

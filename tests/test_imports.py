@@ -15,7 +15,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from tests.test_pages import count, csrf_token, member, page, show, sign_in, tomorrow_at
-from webapp import planner
+from webapp.engine import planner
 from webapp.extensions import db
 from webapp.models import AuditEvent, Campaign, Channel, Delivery, Post, Schedule, post_channels
 from webapp.services.imports import MAX_ROWS

@@ -106,8 +106,8 @@ def test_the_schema_works_after_upgrade(tmp_path, redis_server):
             assert bad.status_code == 422
     finally:
         with app.app_context():
-            from webapp import queueing
+            from webapp.engine import jobs
 
-            queueing.redis().flushdb()
+            jobs.redis().flushdb()
             db.session.remove()
             db.engine.dispose()

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from tests.conftest import soon
 from tests.platforms import Reply
 from tests.servers import free_port
-from webapp import queueing
+from webapp.engine import jobs
 from webapp.extensions import db
 from webapp.models import Delivery, Notification, User
 from webapp.services.accounts import create_user
@@ -70,7 +70,7 @@ def failing_channels(api, webhook, mastodon):
 
 
 def everything_in_redis() -> bytes:
-    r = queueing.redis()
+    r = jobs.redis()
     chunks = []
     for key in r.scan_iter("*"):
         kind = r.type(key).decode()
@@ -143,7 +143,7 @@ def test_without_smtp_the_notification_is_in_app_only(app, api, team, webhook, r
     runner.until_settled([d["id"] for d in post["deliveries"]])
     [note] = db.session.scalars(select(Notification)).all()
     assert note.emailed_at is None
-    assert not any(k.startswith(b"rq:job:notification") for k in queueing.redis().keys("*"))
+    assert not any(k.startswith(b"rq:job:notification") for k in jobs.redis().keys("*"))
 
 
 def test_smtp_url_with_credentials_logs_in(app, api, admin, webhook, runner):
@@ -203,7 +203,7 @@ def test_no_secret_leaks_anywhere(app, api, team, webhook, mastodon, smtp, runne
     runner.until(lambda: len(smtp.messages) >= 2)
     runner.step()
     # The e-mail jobs ran at once; queue one again to see what such a job holds.
-    from webapp.notifications import send_later
+    from webapp.engine.notifications import send_later
 
     send_later(db.session.scalars(select(Notification)).first().id)
     redis_seen.append(everything_in_redis())
@@ -237,8 +237,8 @@ def test_no_secret_leaks_anywhere(app, api, team, webhook, mastodon, smtp, runne
 
 
 def test_emails_go_to_notify_address_and_skip_other_workspaces(app, team):
+    from webapp.engine.notifications import recipients
     from webapp.models import Workspace
-    from webapp.notifications import recipients
 
     acme = db.session.scalar(select(Workspace).where(Workspace.name == "Acme"))
     assert recipients(acme.id) == sorted(team)

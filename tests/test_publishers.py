@@ -14,7 +14,8 @@ from tests import conftest
 from tests.conftest import Api, soon, token_for
 from tests.platforms import Reply, Webhook
 from tests.servers import free_port
-from webapp import create_app, planner, queueing
+from webapp import create_app
+from webapp.engine import jobs, planner
 from webapp.extensions import db
 from webapp.models import Delivery
 from webapp.services.accounts import create_user
@@ -456,9 +457,9 @@ def test_public_urls_pass_the_guard_without_network_access(strict):
 def test_job_data_in_redis_carries_ids_not_content(app, api, hook_channel):
     schedule(api, [hook_channel["id"]], body="the secret plan", seconds=30)
     planner.plan()
-    keys = [k for k in queueing.redis().keys("rq:job:*")]
+    keys = [k for k in jobs.redis().keys("rq:job:*")]
     assert keys, "a job was scheduled"
-    dump = b"".join(v for k in keys for v in queueing.redis().hgetall(k).values())
+    dump = b"".join(v for k in keys for v in jobs.redis().hgetall(k).values())
     assert b"the secret plan" not in dump and b"hook-secret" not in dump
 
 

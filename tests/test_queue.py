@@ -22,7 +22,7 @@ from tests.test_pages import (
     submit,
     workspace_id,
 )
-from webapp import planner
+from webapp.engine import jobs
 from webapp.extensions import db
 from webapp.models import Channel, Delivery, Notification, Post, Schedule
 from webapp.timeutil import now_utc
@@ -325,7 +325,7 @@ def test_one_failing_row_never_stops_the_others_nor_gives_a_500(app, signed_in, 
                                                                   channel):
     post = draft(admin, body="Redis trouble")
     one, two = add(post, channel), add(post, channel)
-    planner.enqueue([one, two])  # they have jobs, which cancelling must remove
+    jobs.enqueue([one, two])  # they have jobs, which cancelling must remove
     working = app.extensions["herald.redis"] if "herald.redis" in app.extensions else None
     # A Redis that does not answer: cancelling must remove the job first, so it fails.
     app.extensions["herald.redis"] = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)

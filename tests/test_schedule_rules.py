@@ -12,7 +12,7 @@ import tzdata
 
 from tests.test_imports import table, upload
 from tests.test_pages import composer, count, page, sign_in, submit
-from webapp import planner
+from webapp.engine import planner
 from webapp.errors import ValidationError
 from webapp.extensions import db
 from webapp.models import Channel, Delivery, Post, Schedule

@@ -4,8 +4,9 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import config, sessions, timeutil
+from . import config, timeutil
 from .extensions import csrf, db, limiter, login_manager, migrate
+from .web import sessions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -25,10 +26,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     sessions.init_app(app)
 
-    from . import database, headers, health, web
+    from . import database, web
     from .api import bp as api_bp
     from .api.inputs import IdConverter, refuse_impossible_ids
     from .cli import init_app as init_cli
+    from .web import headers, health
 
     database.init_app(app)
     headers.init_app(app)

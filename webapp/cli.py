@@ -79,7 +79,7 @@ def create_token(email, workspace_name, name):
               help="Seconds between polls for due jobs.")
 def scheduler_command(interval):
     """Run the scheduler: rq-scheduler plus the planner."""
-    from .scheduler import run
+    from .engine.scheduler import run
 
     run(interval)
 
@@ -87,7 +87,7 @@ def scheduler_command(interval):
 @click.command("plan")
 def plan_command():
     """Run one planner pass now (normally the scheduler does this every few seconds)."""
-    from .planner import plan
+    from .engine.planner import plan
 
     click.echo(plan())
 

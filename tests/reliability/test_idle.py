@@ -16,7 +16,8 @@ import worker
 from tests.reliability.harness import FAST, dump, exactly_once, running_stack, wait_for
 from tests.reliability.scenarios import idle_then_publish
 from tests.servers import RedisServer
-from webapp import create_app, queueing
+from webapp import create_app
+from webapp.engine import jobs
 
 pytestmark = pytest.mark.slow
 
@@ -62,7 +63,7 @@ def test_the_worker_waits_for_jobs_on_a_connection_of_its_own(tmp_path):
         with app.app_context():
             threading.Thread(target=worker.heartbeat, args=(app, "idle", stop),
                              daemon=True).start()
-            wait_for(lambda: queueing.alive("worker"), 10, "the first heartbeat")
+            wait_for(lambda: jobs.alive("worker"), 10, "the first heartbeat")
             rq_worker = worker.build_worker(app, "idle")
             try:
                 # Nothing is queued: an idle worker's wait, dequeue_timeout (3 s) long.
@@ -71,7 +72,7 @@ def test_the_worker_waits_for_jobs_on_a_connection_of_its_own(tmp_path):
                                       connection=rq_worker.connection)
             finally:
                 rq_worker.connection.close()
-            assert queueing.redis().connection_pool.connection_kwargs["socket_timeout"] == 1.0
+            assert jobs.redis().connection_pool.connection_kwargs["socket_timeout"] == 1.0
     finally:
         stop.set()
         server.stop()

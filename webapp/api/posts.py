@@ -72,7 +72,7 @@ def _posts_with_occurrences(start, end) -> list[int]:
         select(Schedule).join(Post).where(Post.workspace_id == g.workspace_id,
                                           Schedule.status.in_(("active", "paused")),
                                           Schedule.next_run_at.is_not(None)))
-    from ..planner import pattern
+    from ..engine.planner import pattern
     from ..timeutil import now_utc
 
     for schedule in schedules:

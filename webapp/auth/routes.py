@@ -6,7 +6,6 @@ from flask_login import current_user, login_required
 from ..errors import ValidationError
 from ..extensions import limiter
 from ..pages.forms import zone_names
-from ..redirects import safe_redirect
 from ..services.accounts import (
     authenticate,
     check_new_account,
@@ -14,7 +13,8 @@ from ..services.accounts import (
     has_users,
     normalize_email,
 )
-from ..sessions import sign_in, sign_out
+from ..web.redirects import safe_redirect
+from ..web.sessions import sign_in, sign_out
 from . import bp
 from .forms import LoginForm, SignupForm
 

@@ -3,7 +3,7 @@
 An occurrence is either *materialised* (Delivery rows exist: one per channel, grouped here
 by post, schedule and due time) or, for a recurring schedule, *not yet materialised* (the
 planner writes rows only a few days ahead; later occurrences are expanded from the
-schedule's rule with `planner.pattern(schedule).between()`).
+schedule's rule with `pattern_of(schedule).between()`).
 
 Everything is read in a fixed number of queries — channels, campaigns, deliveries (with
 their post and schedule columns), recurring schedules, and the channels of those
@@ -23,10 +23,19 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, Text, cast, func, select, type_coerce
 
-from .. import planner
 from ..errors import NotFound
 from ..extensions import db
-from ..models import OPEN, Campaign, Channel, Delivery, Post, Schedule, post_channels
+from ..models import (
+    INACTIVE_POSTS,
+    OPEN,
+    Campaign,
+    Channel,
+    Delivery,
+    Post,
+    Schedule,
+    pattern_of,
+    post_channels,
+)
 
 STATUSES = ("scheduled", "published", "failed", "paused", "cancelled")
 LABELS = {"scheduled": "Scheduled", "published": "Published", "failed": "Failed",
@@ -266,7 +275,7 @@ def _series(workspace_id, start, end, tz, infos, campaign_id) -> tuple[list[Item
         .join(Post, Post.id == Schedule.post_id)
         .where(Post.workspace_id == workspace_id, Schedule.status.in_(("active", "paused")),
                Schedule.rrule.is_not(None), Schedule.next_run_at.is_not(None),
-               Schedule.next_run_at < end, Post.status.not_in(planner.INACTIVE_POSTS))
+               Schedule.next_run_at < end, Post.status.not_in(INACTIVE_POSTS))
         .order_by(Schedule.id))
     if campaign_id is not None:
         query = query.where(Post.campaign_id == campaign_id)
@@ -285,8 +294,8 @@ def _series(workspace_id, start, end, tz, infos, campaign_id) -> tuple[list[Item
             chosen.setdefault(post_id, []).append(infos[channel_id])
     items, truncated = [], []
     for s in schedules:
-        # A Row reads like a Schedule: planner.pattern() needs only these columns.
-        occurrences = planner.pattern(s).between(max(start, s.next_run_at), end,
+        # A Row reads like a Schedule: pattern_of() needs only these columns.
+        occurrences = pattern_of(s).between(max(start, s.next_run_at), end,
                                                  limit=MAX_PER_SCHEDULE + 1)
         if len(occurrences) > MAX_PER_SCHEDULE:
             occurrences = occurrences[:MAX_PER_SCHEDULE]
@@ -397,7 +406,7 @@ def warnings_of(found: Found) -> list[str]:
             if w not in warnings:
                 warnings.append(w)
     if not found.deliveries and found.schedule is not None:
-        for occ in planner.pattern(found.schedule).between(
+        for occ in pattern_of(found.schedule).between(
                 found.ref.at, found.ref.at + timedelta(seconds=1), limit=1):
             warnings += occ.warnings
     return warnings

@@ -17,10 +17,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from .. import planner
 from ..errors import Conflict, ValidationError
 from ..extensions import db
-from ..models import Delivery, Post, Schedule
+from ..models import Delivery, Post, Schedule, pattern_of
 from ..services import deliveries as delivery_service
 from ..services import posts as post_service
 from ..timeutil import Occurrence, describe_rule, now_utc, parse_at, resolve, zone
@@ -149,7 +148,7 @@ def _check_free(schedule: Schedule, channel_ids: list[int], target: Occurrence) 
         Delivery.due_at == target.at).limit(1))
     planned = (schedule.rrule and schedule.next_run_at is not None
                and target.at >= schedule.next_run_at
-               and planner.pattern(schedule).between(target.at, target.at + timedelta(
+               and pattern_of(schedule).between(target.at, target.at + timedelta(
                    seconds=1), limit=1))
     if taken or planned:
         raise Conflict(f"another occurrence of this series is already at "
@@ -175,7 +174,7 @@ def _move_series(found: Found, user_id: int, target: Occurrence, tz: ZoneInfo) -
     if not delta:
         raise Conflict(f"“{_title(post)}” is already at {when(target.local)}")
     now = now_utc()
-    pattern = planner.pattern(schedule)
+    pattern = pattern_of(schedule)
     # COUNT counts from the start, so with a count the walk starts there (at most 10,000).
     after = None if schedule.count else (now.astimezone(own) - timedelta(days=2)).replace(
         tzinfo=None) - abs(delta)
@@ -200,7 +199,7 @@ def _move_series(found: Found, user_id: int, target: Occurrence, tz: ZoneInfo) -
     if before != start - delta:
         message += " Occurrences already past are not repeated."
     notes = []
-    if not planner.pattern(new).between(target.at, target.at + timedelta(seconds=1), limit=1):
+    if not pattern_of(new).between(target.at, target.at + timedelta(seconds=1), limit=1):
         notes.append(f"The repeat rule keeps its days, so no occurrence falls exactly on "
                      f"{when(target.local)}: check the calendar.")
     return Moved(message=message, ref=ref_for("s", target.at, schedule_id=new.id), post=post,

@@ -3,13 +3,24 @@
 from .accounts import ROLES, ApiToken, Membership, User, UserSession, Workspace
 from .activity import AuditEvent, Notification
 from .channels import Channel
-from .deliveries import CLAIMABLE, DELIVERY_STATUSES, OPEN, Delivery
-from .posts import Campaign, Post, Schedule, Template, post_channels
+from .deliveries import DELIVERY_STATUSES, IN_JOB, OPEN, UNTRIED, WAITING, Delivery
+from .posts import (
+    INACTIVE_POSTS,
+    POST_STATUSES,
+    SCHEDULE_STATUSES,
+    Campaign,
+    Post,
+    Schedule,
+    Template,
+    pattern_of,
+    post_channels,
+)
 from .types import UTCDateTime, utcnow
 
 __all__ = [
     "ROLES", "ApiToken", "Membership", "User", "UserSession", "Workspace",
     "AuditEvent", "Notification",
-    "Channel", "CLAIMABLE", "DELIVERY_STATUSES", "OPEN", "Delivery", "Campaign", "Post",
-    "Schedule", "Template", "post_channels", "UTCDateTime", "utcnow",
+    "Channel", "DELIVERY_STATUSES", "IN_JOB", "OPEN", "UNTRIED", "WAITING", "Delivery",
+    "INACTIVE_POSTS", "POST_STATUSES", "SCHEDULE_STATUSES", "Campaign", "Post", "Schedule",
+    "Template", "pattern_of", "post_channels", "UTCDateTime", "utcnow",
 ]

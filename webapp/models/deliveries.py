@@ -5,8 +5,13 @@ from .types import UTCDateTime, utcnow
 
 DELIVERY_STATUSES = ("pending", "queued", "publishing", "published", "retrying", "failed",
                      "cancelled")
-# A worker may claim a delivery only from these states (see engine.claim()).
-CLAIMABLE = ("pending", "queued", "retrying")
+# Waiting to be published: a worker may claim a delivery only from these states.
+WAITING = ("pending", "queued", "retrying")
+# Not yet tried (a new delivery, or one given its job).
+UNTRIED = ("pending", "queued")
+# Carried by a job in Redis (Delivery.job_id).
+IN_JOB = ("queued", "retrying")
+# Not settled yet: waiting, or being published right now.
 OPEN = ("pending", "queued", "publishing", "retrying")
 
 

@@ -1,11 +1,16 @@
 """Posts (the content), their schedules (when), campaigns and templates."""
 
+from zoneinfo import ZoneInfo
+
 from ..extensions import db
+from ..timeutil import Pattern
 from .types import UTCDateTime, utcnow
 
 POST_STATUSES = ("draft", "pending_approval", "scheduled", "published", "partially_published",
                  "failed", "cancelled")
 SCHEDULE_STATUSES = ("active", "paused", "completed", "cancelled", "error")
+# Posts in these states are not (or no longer) meant to go out.
+INACTIVE_POSTS = ("draft", "pending_approval", "cancelled")
 
 post_channels = db.Table(
     "post_channel",
@@ -92,3 +97,12 @@ class Schedule(db.Model):
         db.CheckConstraint("action IN ('publish', 'unpublish')", name="action"),
         db.CheckConstraint(f"status IN {SCHEDULE_STATUSES!r}", name="status"),
     )
+
+
+def pattern_of(schedule) -> Pattern:
+    """The schedule's Pattern (a Schedule, or a row with the same columns)."""
+    until = schedule.until_local
+    return Pattern(schedule.start_local.replace(fold=int(schedule.start_fold)),
+                   ZoneInfo(schedule.timezone), schedule.rrule,
+                   until.replace(fold=int(schedule.until_fold)) if until else None,
+                   schedule.count)

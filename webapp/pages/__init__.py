@@ -9,13 +9,4 @@ from flask import Blueprint
 # Ids in paths (`<id:...>`) use the converter the app factory registers (api.inputs).
 bp = Blueprint("pages", __name__)
 
-from . import (  # noqa: E402,F401
-    channels,
-    context,
-    dashboard,
-    imports,
-    notifications,
-    posts,
-    queue,
-    settings,
-)
+from . import channels, context, dashboard, imports, notifications, posts, queue, settings  # noqa: E402,F401

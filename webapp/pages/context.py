@@ -12,8 +12,8 @@ from werkzeug.exceptions import default_exceptions
 from ..errors import DomainError
 from ..extensions import db, login_manager
 from ..models import Membership, Workspace
-from ..redirects import safe_redirect
 from ..timeutil import resolve
+from ..web.redirects import safe_redirect
 from . import bp
 
 

@@ -10,16 +10,10 @@ from sqlalchemy import func, select, update
 
 from ..extensions import db
 from ..models import Notification
-from ..redirects import safe_redirect
 from ..timeutil import now_utc
+from ..web.redirects import safe_redirect
 from . import bp
-from .context import (
-    current_membership,
-    current_workspace,
-    render,
-    require,
-    wants_fragment,
-)
+from .context import current_membership, current_workspace, render, require, wants_fragment
 
 RECENT = 8          # in the bell's panel
 PAGE = 50           # on the notifications page

@@ -17,14 +17,13 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import joinedload
 
-from .. import planner
 from ..errors import Conflict, DomainError
 from ..extensions import db
-from ..models import DELIVERY_STATUSES, Channel, Delivery, Post
-from ..redirects import safe_redirect
+from ..models import DELIVERY_STATUSES, INACTIVE_POSTS, Channel, Delivery, Post
 from ..services import deliveries as service
 from ..services import posts as post_service
 from ..timeutil import MAX_YEAR, MIN_YEAR, now_utc
+from ..web.redirects import safe_redirect
 from . import bp
 from .context import back, current_workspace, int_arg, render, require, user_zone, wants_fragment
 
@@ -410,7 +409,7 @@ def _skip_reason(action: Action, delivery: Delivery) -> str | None:
         return NOT_APPLICABLE.get(delivery.status, f"it is {delivery.status}")
     if action is ACTIONS["publish_now"]:
         # It would wait anyway: say so instead of pretending it went out.
-        if delivery.post.status in planner.INACTIVE_POSTS:
+        if delivery.post.status in INACTIVE_POSTS:
             return {"draft": "its post is a draft (schedule it first)",
                     "pending_approval": "its post is waiting for approval",
                     }.get(delivery.post.status, f"its post is {delivery.post.status}")

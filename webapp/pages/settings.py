@@ -4,13 +4,13 @@ password, their API tokens and their sign-ins."""
 from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
+from ..engine.notifications import email_enabled
 from ..errors import ValidationError
 from ..extensions import db, limiter
-from ..notifications import email_enabled
 from ..services import accounts
 from ..services.accounts import EMAIL
-from ..sessions import end_all_sessions, sign_in, sign_out
 from ..timeutil import zone
+from ..web.sessions import end_all_sessions, sign_in, sign_out
 from . import bp
 from .context import current_workspace, render
 from .forms import PasswordForm, SettingsForm, TokenForm, zone_names

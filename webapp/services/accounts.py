@@ -6,10 +6,10 @@ from functools import cache
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..audit import record
 from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..models import ROLES, ApiToken, Membership, User, Workspace
+from ..models.audit import record
 from ..timeutil import zone
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+")

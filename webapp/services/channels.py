@@ -6,12 +6,12 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import select
 
-from .. import planner
-from ..audit import record
 from ..crypto import decrypt, encrypt
+from ..engine import jobs
 from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..models import Channel, Delivery
+from ..models.audit import record
 from ..publishers import PUBLISHERS, PublishResult, for_channel
 from ..publishers.http import unsafe_character
 from .validation import Errors, integer, text
@@ -177,7 +177,7 @@ def _unqueue(channel: Channel) -> None:
     """A paused channel's deliveries wait as pending; the planner brings them back."""
     waiting = list(db.session.scalars(select(Delivery).where(
         Delivery.channel_id == channel.id, Delivery.status == "queued")))
-    planner.unschedule(waiting)
+    jobs.unschedule(waiting)
     for delivery in waiting:
         delivery.status = "pending"
     db.session.commit()
@@ -188,7 +188,7 @@ def delete(channel: Channel, user_id: int | None) -> None:
     waiting = list(db.session.scalars(select(Delivery).where(
         Delivery.channel_id == channel.id,
         Delivery.status.in_(("pending", "queued", "retrying")))))
-    planner.unschedule(waiting)
+    jobs.unschedule(waiting)
     record(channel.workspace_id, "channel.deleted", channel, user_id=user_id,
            before={"name": channel.name, "platform": channel.platform})
     db.session.delete(channel)

@@ -4,11 +4,11 @@ from datetime import timedelta
 
 from sqlalchemy import Integer, cast, extract, func, select, update
 
-from .. import planner, post_status
-from ..audit import record
+from ..engine import jobs, post_status
 from ..errors import Conflict
 from ..extensions import db
-from ..models import DELIVERY_STATUSES, Delivery
+from ..models import DELIVERY_STATUSES, INACTIVE_POSTS, Delivery
+from ..models.audit import record
 from ..timeutil import now_utc
 from .validation import in_workspace
 
@@ -33,17 +33,17 @@ def retry(delivery: Delivery, user_id: int | None) -> Delivery:
     db.session.refresh(delivery)
     record(delivery.workspace_id, "delivery.retried", delivery, user_id=user_id)
     post_status.refresh(delivery.post)
-    if delivery.post.status in planner.INACTIVE_POSTS:
+    if delivery.post.status in INACTIVE_POSTS:
         delivery.post.status = "scheduled"
     db.session.commit()
     if not delivery.channel.paused:
         delivery.status = "queued"
-        planner.enqueue([delivery])
+        jobs.enqueue([delivery])
     return delivery
 
 
 def cancel(delivery: Delivery, user_id: int | None) -> Delivery:
-    planner.unschedule([delivery])
+    jobs.unschedule([delivery])
     if not _transition(delivery, ("pending", "queued", "retrying"), status="cancelled",
                        last_error="cancelled", finished_at=now_utc()):
         db.session.rollback()
@@ -130,7 +130,7 @@ def move(delivery: Delivery, user_id: int | None, local: str, timezone: str) -> 
         raise Conflict(f"delivery {delivery.id} is {delivery.status}; only waiting deliveries "
                        "move")
     before = {"due_at": delivery.due_at.isoformat()}
-    planner.unschedule([delivery])
+    jobs.unschedule([delivery])
     clash = db.session.scalar(select(Delivery.id).where(
         Delivery.schedule_id == delivery.schedule_id, Delivery.channel_id == delivery.channel_id,
         Delivery.due_at == occurrence.at, Delivery.id != delivery.id))
@@ -156,7 +156,7 @@ def move(delivery: Delivery, user_id: int | None, local: str, timezone: str) -> 
 def publish_now(delivery: Delivery, user_id: int | None) -> Delivery:
     """Send one waiting or retrying delivery now (its idempotency key unchanged)."""
     now = now_utc()
-    planner.unschedule([delivery])
+    jobs.unschedule([delivery])
     values = {"next_attempt_at": now}
     if delivery.attempts == 0:
         values["due_at"] = now
@@ -167,7 +167,7 @@ def publish_now(delivery: Delivery, user_id: int | None) -> Delivery:
     record(delivery.workspace_id, "delivery.published_now", delivery, user_id=user_id)
     db.session.commit()
     if delivery.status == "retrying":
-        planner.enqueue([delivery])
+        jobs.enqueue([delivery])
     else:
         from .posts import plan_open
 

@@ -17,11 +17,11 @@ from types import SimpleNamespace
 
 from sqlalchemy import insert, select
 
-from .. import planner
-from ..audit import record
+from ..engine import planner
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import AuditEvent, Campaign, Channel, Post, Schedule, Workspace, post_channels
+from ..models.audit import record
 from ..timeutil import now_utc
 from . import posts, schedules
 from .validation import Errors, text

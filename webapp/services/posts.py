@@ -4,11 +4,11 @@ import uuid
 
 from sqlalchemy import delete, select, update
 
-from .. import planner, post_status
-from ..audit import record
+from ..engine import jobs, planner, post_status
 from ..errors import Conflict, ValidationError
 from ..extensions import db
-from ..models import OPEN, Campaign, Channel, Delivery, Post, Schedule
+from ..models import INACTIVE_POSTS, OPEN, Campaign, Channel, Delivery, Post, Schedule, pattern_of
+from ..models.audit import record
 from ..publishers import PUBLISHERS
 from ..timeutil import now_utc
 from . import schedules
@@ -160,15 +160,15 @@ def _commit_and_plan(post: Post) -> Post:
 def plan_open(post: Post) -> None:
     """Give the post's waiting deliveries due in the next few seconds their jobs now, rather
     than at the planner's next pass."""
-    if post.status in planner.INACTIVE_POSTS:
+    if post.status in INACTIVE_POSTS:
         return
     if any(s.status == "paused" for s in post.schedules):
         return
     due = [d for d in _open(post.id, ("pending", "queued"))
-           if d.job_id is None and planner.needs_job_now(d) and not d.channel.paused]
+           if d.job_id is None and jobs.needs_job_now(d) and not d.channel.paused]
     for delivery in due:
         delivery.status = "queued"
-    planner.enqueue(due)
+    jobs.enqueue(due)
 
 
 def _open(post_id: int, statuses=("pending", "queued", "retrying")) -> list[Delivery]:
@@ -180,7 +180,7 @@ def _withdraw(post: Post, reason: str, keep_history: bool) -> None:
     """Take back every delivery not yet attempted or retrying: jobs removed; rows never
     attempted are deleted when the schedule moves, or kept as cancelled otherwise."""
     deliveries = _open(post.id)
-    planner.unschedule(deliveries)
+    jobs.unschedule(deliveries)
     ids = [d.id for d in deliveries]
     if not ids:
         return
@@ -280,7 +280,7 @@ def pause(post: Post, user_id: int | None) -> Post:
     if not active:
         raise Conflict("the post has no active schedule to pause")
     deliveries = _open(post.id, ("queued", "retrying"))
-    planner.unschedule(deliveries)
+    jobs.unschedule(deliveries)
     for delivery in deliveries:
         if delivery.status == "queued":
             delivery.status = "pending"
@@ -323,7 +323,7 @@ def publish_now(post: Post, user_id: int | None) -> Post:
     one_off = {s.id for s in post.schedules if s.rrule is None}
     waiting = [d for d in _open(post.id, ("pending", "queued"))
                if d.attempts == 0 and d.schedule_id in one_off]
-    planner.unschedule(waiting)
+    jobs.unschedule(waiting)
     for delivery in waiting:
         delivery.due_at = delivery.next_attempt_at = now
         delivery.status = "pending"
@@ -352,7 +352,7 @@ def occurrences(post: Post, limit: int = 10) -> list:
     found = []
     for schedule in post.schedules:
         if schedule.status in ("active", "paused"):
-            found += planner.pattern(schedule).upcoming(now, limit)
+            found += pattern_of(schedule).upcoming(now, limit)
     return sorted(found, key=lambda o: o.at)[:limit]
 
 

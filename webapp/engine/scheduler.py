@@ -14,8 +14,8 @@ from flask import current_app
 from redis.exceptions import RedisError
 from rq_scheduler import Scheduler
 
-from . import planner, queueing
-from .extensions import db
+from ..extensions import db
+from . import jobs, planner
 
 log = logging.getLogger(__name__)
 
@@ -43,9 +43,9 @@ class HeraldScheduler(Scheduler):
         signal.signal(signal.SIGTERM, note_and_stop)
 
     def enqueue_jobs(self):
-        jobs = super().enqueue_jobs()
+        enqueued = super().enqueue_jobs()
         with self.app.app_context():
-            queueing.beat("scheduler", self.name)
+            jobs.beat("scheduler", self.name)
         # The planner runs beside the polling loop, so a long pass (after a bulk import,
         # a Redis restart) never delays jobs that are due now. It only starts here, while
         # this process holds rq-scheduler's lock.
@@ -54,7 +54,7 @@ class HeraldScheduler(Scheduler):
             self.next_plan = time.monotonic() + self.app.config["HERALD_PLANNER_INTERVAL"]
             self.planning = threading.Thread(target=self.plan, name="planner", daemon=True)
             self.planning.start()
-        return jobs
+        return enqueued
 
     def plan(self):
         with self.app.app_context():
@@ -73,7 +73,7 @@ class HeraldScheduler(Scheduler):
     def heartbeat(self):
         super().heartbeat()
         with self.app.app_context():
-            queueing.beat("scheduler", self.name)
+            jobs.beat("scheduler", self.name)
 
 
 def run(interval: float) -> None:
@@ -81,7 +81,7 @@ def run(interval: float) -> None:
     app = current_app._get_current_object()
     while True:
         scheduler = HeraldScheduler(queue_name=app.config["HERALD_QUEUE"],
-                                    connection=queueing.redis(), interval=interval, app=app)
+                                    connection=jobs.redis(), interval=interval, app=app)
         log.info("scheduler %s polling every %.2f s", scheduler.name, interval)
         try:
             scheduler.run()

@@ -8,9 +8,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from flask import current_app
 from sqlalchemy import select, update
 
-from .extensions import db
-from .models import Membership, Notification, User
-from .timeutil import now_utc
+from ..extensions import db
+from ..models import Membership, Notification, User
+from ..timeutil import now_utc
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +66,9 @@ def send_later(notification_id: int) -> None:
     """Queue the e-mail for a notification (SMTP stays off the publishing path)."""
     if not email_enabled():
         return
-    from .queueing import queue
+    from .jobs import SEND_EMAIL, queue
 
-    queue().enqueue("webapp.notifications.send_email", notification_id,
+    queue().enqueue(SEND_EMAIL, notification_id,
                     job_id=f"notification-{notification_id}", result_ttl=0)
 
 

@@ -5,17 +5,17 @@ import logging
 from flask import Flask, abort, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from .api.errors import http_error, is_api_request, unexpected_error
-from .extensions import db, login_manager
-from .services.validation import unstorable
+from ..api.errors import http_error, is_api_request, unexpected_error
+from ..extensions import db, login_manager
+from ..services.validation import unstorable
 
 log = logging.getLogger(__name__)
 
 
 def init_app(app: Flask) -> None:
-    from .auth import bp as auth_bp
-    from .calendar import bp as calendar_bp
-    from .pages import bp as pages_bp
+    from ..auth import bp as auth_bp
+    from ..calendar import bp as calendar_bp
+    from ..pages import bp as pages_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(pages_bp)

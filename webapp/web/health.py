@@ -3,9 +3,9 @@
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
-from . import notifications, queueing
-from .extensions import db
-from .timeutil import tzdata_version
+from ..engine import jobs, notifications
+from ..extensions import db
+from ..timeutil import tzdata_version
 
 bp = Blueprint("health", __name__)
 
@@ -25,10 +25,10 @@ def healthz():
         report["db"] = f"down: {type(exc).__name__}"
         failing.append("db")
     try:
-        queueing.redis().ping()
+        jobs.redis().ping()
         report["redis"] = "ok"
-        report["scheduler"] = "ok" if queueing.alive("scheduler") else "down"
-        report["workers"] = len(queueing.alive("worker"))
+        report["scheduler"] = "ok" if jobs.alive("scheduler") else "down"
+        report["workers"] = len(jobs.alive("worker"))
     except Exception as exc:
         report["redis"] = f"down: {type(exc).__name__}"
         report["scheduler"] = "unknown"

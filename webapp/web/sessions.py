@@ -16,9 +16,9 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy import delete, select
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .extensions import db, login_manager
-from .models import User, UserSession
-from .timeutil import now_utc
+from ..extensions import db, login_manager
+from ..models import User, UserSession
+from ..timeutil import now_utc
 
 # Browsers remember HSTS for this long (a year, the common choice).
 HSTS = "max-age=31536000"

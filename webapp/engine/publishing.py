@@ -10,19 +10,18 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
 
 from flask import current_app
 from rq import get_current_job
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import joinedload
 
-from . import database, notifications, planner, post_status, publishers, queueing
-from .audit import record
-from .extensions import db
-from .models import CLAIMABLE, Delivery
-from .publishers.base import safe_result
-from .timeutil import iso_utc, now_utc
+from .. import database, publishers
+from ..extensions import db
+from ..models import WAITING, Delivery
+from ..publishers.base import safe_result
+from ..timeutil import iso_utc, now_utc
+from . import attempts, jobs, notifications, post_status
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ class Sending:
 def publish_batch(items: list[list[int]]) -> str:
     """RQ job: publish the deliveries of one second that name this job (Delivery.job_id):
     the attempts it was made with (`items`: [delivery id, attempts made]) and any that
-    joined it since (planner.enqueue). Claims them together, sends them concurrently,
+    joined it since (jobs.enqueue). Claims them together, sends them concurrently,
     records each outcome. Called outside a job, it publishes `items`."""
     job = get_current_job()
     job_id = job.id if job else None
@@ -60,7 +59,7 @@ def publish_batch(items: list[list[int]]) -> str:
                 if r.attempts == expected[r.id]]
     db.session.rollback()  # hold no transaction while waiting
     now = now_utc()
-    live = [r for r in rows if r.status in CLAIMABLE
+    live = [r for r in rows if r.status in WAITING
             and (r.next_attempt_at - now).total_seconds() <= MAX_EARLY_WAIT]
     if not live:
         return "nothing to publish"
@@ -68,7 +67,7 @@ def publish_batch(items: list[list[int]]) -> str:
     if wait > 0:
         time.sleep(wait)
 
-    worker = queueing.process_name()
+    worker = jobs.process_name()
     sendings = [Sending(delivery_id, attempt + 1) for delivery_id, attempt
                 in claim([(r.id, r.attempts) for r in live], worker, job_id)]
     if not sendings:
@@ -167,7 +166,7 @@ def claim(attempts: list[tuple[int, int]], worker: str,
         claimed += [(delivery_id, attempt) for delivery_id in db.session.scalars(
             update(Delivery)
             .where(Delivery.id.in_(ids), Delivery.attempts == attempt,
-                   Delivery.status.in_(CLAIMABLE), *in_job,
+                   Delivery.status.in_(WAITING), *in_job,
                    Delivery.next_attempt_at <= now)
             .values(status="publishing", attempts=attempt + 1, started_at=now,
                     claimed_by=worker, finished_at=None, job_id=None)
@@ -175,21 +174,6 @@ def claim(attempts: list[tuple[int, int]], worker: str,
             .execution_options(synchronize_session=False))]
     db.session.commit()
     return claimed
-
-
-def _finish(delivery_id: int, attempts: int, worker: str | None, **values) -> bool:
-    """Apply `values` only if the delivery is still this worker's claim."""
-    changed = db.session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.status == "publishing",
-               Delivery.attempts == attempts,
-               Delivery.claimed_by == worker if worker else Delivery.claimed_by.is_(None))
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
-    if not changed:
-        db.session.rollback()
-    return changed
 
 
 def record_successes(published: list[Sending], worker: str) -> None:
@@ -238,51 +222,15 @@ def _record_failure_contained(sending: Sending, worker: str) -> None:
     the failure is recorded without it, so the rest of the batch is recorded all the same."""
     result = sending.result
     try:
-        record_failure(sending.delivery_id, sending.attempts, worker, result.error,
+        attempts.record_failure(sending.delivery_id, sending.attempts, worker, result.error,
                        transient=result.transient, delay=result.retry_after, at_least=True)
         return
     except Exception:
         db.session.rollback()
         log.exception("could not record the failure of delivery %s as given",
                       sending.delivery_id)
-    record_failure(sending.delivery_id, sending.attempts, worker,
+    attempts.record_failure(sending.delivery_id, sending.attempts, worker,
                    "the platform's answer could not be saved", transient=result.transient,
                    delay=result.retry_after, at_least=True)
 
 
-def record_failure(delivery_id: int, attempts: int, worker: str | None, error: str | None, *,
-                   transient: bool, delay: float | None = None, at_least: bool = False) -> bool:
-    """Schedule the next attempt by HERALD_RETRY_DELAYS, or fail the delivery for good.
-
-    `delay` overrides the policy's delay; with `at_least` it only lengthens it (Retry-After).
-    """
-    delivery = db.session.get(Delivery, delivery_id)
-    db.session.refresh(delivery)
-    delays = current_app.config["HERALD_RETRY_DELAYS"]
-    made = attempts - delivery.retry_base
-    now = now_utc()
-    if transient and made <= len(delays):
-        wait = float(delays[made - 1])
-        if delay is not None:
-            wait = max(wait, delay) if at_least else delay
-        if not _finish(delivery_id, attempts, worker, status="retrying", last_error=error,
-                       next_attempt_at=now + timedelta(seconds=wait), finished_at=now):
-            return False
-        db.session.refresh(delivery)
-        record(delivery.workspace_id, "delivery.retry_scheduled", delivery,
-               after={"attempt": attempts, "error": error, "retry_in_seconds": wait})
-        db.session.commit()
-        if planner.needs_job_now(delivery):
-            planner.enqueue([delivery])
-        return True
-    if not _finish(delivery_id, attempts, worker, status="failed", last_error=error,
-                   finished_at=now):
-        return False
-    db.session.refresh(delivery)
-    record(delivery.workspace_id, "delivery.failed", delivery,
-           after={"attempts": attempts, "error": error})
-    note = notifications.notify_failure(delivery)
-    post_status.refresh(delivery.post)
-    db.session.commit()
-    notifications.send_later(note.id)
-    return True

@@ -2,8 +2,8 @@
 
 from sqlalchemy import select, update
 
-from .extensions import db
-from .models import OPEN, Delivery, Post, Schedule
+from ..extensions import db
+from ..models import OPEN, Delivery, Post, Schedule
 
 # Set by people, not derived from deliveries.
 MANUAL = ("draft", "pending_approval", "cancelled")

@@ -1,7 +1,7 @@
 """The audit log: who changed what, from what to what (user None for system events)."""
 
-from .extensions import db
-from .models import AuditEvent
+from ..extensions import db
+from . import AuditEvent
 
 
 def record(workspace_id: int, action: str, obj, *, user_id: int | None = None,
