@@ -26,8 +26,20 @@ def create_app(overrides: dict | None = None) -> Flask:
     limiter.init_app(app)
     sessions.init_app(app)
 
-    from . import database, web
-    from .api import bp as api_bp
+    from . import (
+        api,
+        auth,
+        calendar,
+        channels,
+        dashboard,
+        database,
+        imports,
+        notifications,
+        posts,
+        queue,
+        settings,
+        web,
+    )
     from .api.inputs import IdConverter, refuse_impossible_ids
     from .cli import init_app as init_cli
     from .web import headers, health
@@ -38,7 +50,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
     app.url_value_preprocessor(refuse_impossible_ids)
     web.init_app(app)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(health.bp)
+    # One blueprint per feature (templates/<feature>/), the API, and /healthz.
+    for feature in (auth, dashboard, posts, imports, queue, calendar, channels, notifications,
+                    settings, api, health):
+        app.register_blueprint(feature.bp)
     init_cli(app)
     return app

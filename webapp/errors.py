@@ -1,4 +1,5 @@
-"""Domain errors. The web layers turn them into responses (see api/errors.py, pages)."""
+"""Domain errors. web/errors.py turns them into responses: an error page, or the API's error
+shape. `code` names the outcome for the API and for views that branch on it."""
 
 
 class DomainError(Exception):

@@ -2,6 +2,8 @@
 
 from flask import Blueprint
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+from ..web.errors import API_PREFIX
 
-from . import auth, channels, deliveries, errors, openapi, posts  # noqa: E402,F401
+bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
+
+from . import auth, channels, deliveries, openapi, posts  # noqa: E402,F401

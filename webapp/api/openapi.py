@@ -12,8 +12,7 @@ from flask import jsonify
 
 from ..models import DELIVERY_STATUSES
 from ..models.posts import POST_STATUSES, SCHEDULE_STATUSES
-from ..publishers import PUBLISHERS
-from ..services.channels import NAME_MAX, RATE_LIMIT_MAX
+from ..services.channels import NAME_MAX, PUBLISHERS, RATE_LIMIT_MAX
 from ..services.posts import BODY_MAX, EDITABLE_STATUSES, TAG_MAX, TITLE_MAX
 from ..timeutil import MAX_COUNT
 from . import bp

@@ -7,9 +7,10 @@ from sqlalchemy import exists, select
 
 from ..errors import ValidationError
 from ..extensions import db
-from ..models import OPEN, Delivery, Post, Schedule, post_channels
+from ..models import OPEN, Delivery, Post, Schedule, pattern_of, post_channels
 from ..models.posts import POST_STATUSES
 from ..services import posts
+from ..timeutil import now_utc
 from . import bp, serializers
 from .auth import require
 from .inputs import int_arg, json_body, period_args
@@ -72,9 +73,6 @@ def _posts_with_occurrences(start, end) -> list[int]:
         select(Schedule).join(Post).where(Post.workspace_id == g.workspace_id,
                                           Schedule.status.in_(("active", "paused")),
                                           Schedule.next_run_at.is_not(None)))
-    from ..engine.planner import pattern
-    from ..timeutil import now_utc
-
     for schedule in schedules:
         if schedule.post_id in ids:
             continue
@@ -84,7 +82,7 @@ def _posts_with_occurrences(start, end) -> list[int]:
         upper = min(end or LATEST, LATEST)
         if end is None and lower < LATEST - OPEN_ENDED:
             upper = lower + OPEN_ENDED
-        if pattern(schedule).between(lower, upper, limit=1):
+        if pattern_of(schedule).between(lower, upper, limit=1):
             ids.add(schedule.post_id)
     return list(ids)
 

@@ -2,8 +2,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from ..pages.forms import zone_field
 from ..services.accounts import MIN_PASSWORD
+from ..web.forms import zone_field
 
 
 class LoginForm(FlaskForm):

@@ -5,7 +5,6 @@ from flask_login import current_user, login_required
 
 from ..errors import ValidationError
 from ..extensions import limiter
-from ..pages.forms import zone_names
 from ..services.accounts import (
     authenticate,
     check_new_account,
@@ -13,6 +12,7 @@ from ..services.accounts import (
     has_users,
     normalize_email,
 )
+from ..web.forms import zone_names
 from ..web.redirects import safe_redirect
 from ..web.sessions import sign_in, sign_out
 from . import bp
@@ -20,7 +20,7 @@ from .forms import LoginForm, SignupForm
 
 
 def _next() -> str:
-    return safe_redirect(request.args.get("next"), url_for("pages.dashboard"))
+    return safe_redirect(request.args.get("next"), url_for("dashboard.dashboard"))
 
 
 def _account_key() -> str:
@@ -93,7 +93,7 @@ def signup():
             else:
                 sign_in(user, remember=False)
                 flash("Welcome to Herald. Connect a channel to start.", "success")
-                return redirect(url_for("pages.channels"))
+                return redirect(url_for("channels.channels"))
         return render_template("auth/signup.html", form=form, zones=zone_names())
     return render_template("auth/signup.html", form=form, zones=zone_names(),
                            preselect_zone=True)

@@ -1,13 +1,16 @@
-"""The calendar (issue 3): month, week and day views of every post occurrence, in the
+"""The calendar: month, week and day views of every post occurrence, in the
 user's zone, with filters, a side panel, and moving items by drag and drop or by a form.
 
 `items` reads what the calendar shows (in a fixed handful of queries, whatever the number
 of posts), `periods` turns the URL into a date range, `moves` turns a drop into calls of
-the services, and `views` holds the thin routes.
+the services, and `routes` holds the thin views.
 """
 
 from flask import Blueprint
 
-bp = Blueprint("calendar", __name__)
+from ..web.access import require_sign_in
 
-from . import views  # noqa: E402,F401
+bp = Blueprint("calendar", __name__)
+bp.before_request(require_sign_in)
+
+from . import routes  # noqa: E402,F401

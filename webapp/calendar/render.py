@@ -24,7 +24,7 @@ WARN = (' <span class="cal-warn" title="{0}">⚠<span class="visually-hidden"> (
         '{0})</span></span>')
 # Colours are SVG fills (presentation attributes), never style="": the pages' Content-
 # Security-Policy refuses inline styles. The swatch is the `swatch` macro of
-# templates/pages/_macros.html; the tint is the item's coloured edge and background.
+# templates/_macros.html; the tint is the item's coloured edge and background.
 CHANNEL = ('<span class="cal-chan"><svg class="swatch" viewBox="0 0 10 10" aria-hidden="true" '
            'focusable="false"><circle cx="5" cy="5" r="4.5" fill="{color}"/></svg>{name}</span>')
 

@@ -6,6 +6,7 @@ from functools import cache
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..engine.notifications import email_enabled
 from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..models import ROLES, ApiToken, Membership, User, Workspace
@@ -77,6 +78,26 @@ def change_password(user: User, current: str, new: str) -> None:
     if fields:
         raise ValidationError("; ".join(f"{k}: {v}" for k, v in fields.items()), fields)
     user.set_password(new)
+    db.session.commit()
+
+
+def update_settings(user: User, timezone: str, notify_email: str | None) -> None:
+    """A member's own settings: their zone, and where their notices go (only when e-mail
+    is configured; otherwise the address is ignored, not checked). Every problem at once,
+    as field errors; nothing changes unless there is none."""
+    problems = {}
+    try:
+        zone(timezone)
+    except ValidationError as exc:
+        problems["timezone"] = exc.message
+    email = (notify_email or "").strip().lower() if email_enabled() else ""
+    if email and (len(email) > 254 or not EMAIL.fullmatch(email)):
+        problems["notify_email"] = "is not an e-mail address"
+    if problems:
+        raise ValidationError("check the settings", problems)
+    user.timezone = timezone
+    if email_enabled():
+        user.notify_email = email or None
     db.session.commit()
 
 

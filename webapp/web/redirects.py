@@ -2,6 +2,8 @@
 
 from urllib.parse import unquote, urlsplit
 
+from flask import redirect, request, url_for
+
 # Longer values are not a page of ours (and would make long Location headers).
 MAX_LENGTH = 2000
 
@@ -27,3 +29,9 @@ def safe_redirect(target: object, default: str) -> str:
     if _same_site_path(target) and _same_site_path(unquote(target)):
         return target
     return default
+
+
+def back(default_endpoint: str, **values):
+    """303 to the form's `next` field when it is safe, else to `default_endpoint`."""
+    default = url_for(default_endpoint, **values)
+    return redirect(safe_redirect(request.form.get("next"), default), 303)

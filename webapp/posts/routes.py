@@ -1,0 +1,353 @@
+"""Posts: the list, the composer (new and edit), the detail page and the post's actions."""
+
+import re
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..errors import Conflict, ValidationError
+from ..extensions import db
+from ..models import OPEN, Channel, Delivery, Post, Schedule
+from ..models.posts import POST_STATUSES
+from ..services import posts as service
+from ..services import schedules
+from ..services.channels import PUBLISHERS
+from ..services.validation import Errors
+from ..timeutil import describe_rule
+from ..web.access import current_workspace, require
+from ..web.forms import add_errors, zone_names
+from ..web.htmx import int_arg, render, wants_fragment
+from . import bp
+from .forms import WEEKDAYS, PostForm, channel_input, normalized
+
+PER_PAGE = 50
+OCCURRENCES_SHOWN = 10
+PREVIEW_SHOWN = 5
+ACTIONS = ("schedule", "draft", "publish", "save")
+HISTORY_SHOWN = 100
+LIVE_SCHEDULES = ("active", "paused")
+
+
+def _get(post_id: int) -> Post:
+    return service.get(current_workspace().id, post_id)
+
+
+def _channels() -> list[Channel]:
+    return db.session.scalars(select(Channel).where(
+        Channel.workspace_id == current_workspace().id).order_by(Channel.name, Channel.id)).all()
+
+
+@bp.get("/posts")
+def posts():
+    workspace = current_workspace()
+    status = request.args.get("status") or None
+    if status is not None and status not in POST_STATUSES:
+        abort(400, description=f"Unknown status “{status[:40]}”.")
+    query = select(Post).where(Post.workspace_id == workspace.id)
+    if status:
+        query = query.where(Post.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(int_arg("page"), pages)
+    rows = db.session.scalars(query.order_by(Post.id.desc())
+                              .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
+    counts = dict(db.session.execute(select(Post.status, func.count()).where(
+        Post.workspace_id == workspace.id).group_by(Post.status)).all())
+    return render("posts/posts.html", "posts/_posts_table.html", posts=rows, status=status,
+                  statuses=POST_STATUSES, counts=counts, total=total, page=page, pages=pages,
+                  next_runs={p.id: _next_run(p) for p in rows})
+
+
+def _next_run(post: Post):
+    runs = [s.next_run_at for s in post.schedules
+            if s.status == "active" and s.next_run_at is not None]
+    return min(runs) if runs else None
+
+
+# The composer ----------------------------------------------------------------------------
+
+def _live_schedule(post: Post) -> Schedule | None:
+    live = [s for s in post.schedules if s.status in LIVE_SCHEDULES]
+    return live[-1] if live else None
+
+
+DAY = "(?:MO|TU|WE|TH|FR|SA|SU)"
+WEEKLY_ON = re.compile(rf"FREQ=WEEKLY;BYDAY=({DAY}(?:,{DAY})*)")
+MONTHLY_ON = re.compile(r"FREQ=MONTHLY;BYMONTHDAY=([1-9]|[12][0-9]|3[01])")
+
+
+def _schedule_fields(schedule: Schedule | None) -> dict:
+    """A schedule as the composer's inputs show it (empty when there is none)."""
+    if schedule is None:
+        return {}
+    fields = {"at": schedule.start_local.strftime("%Y-%m-%dT%H:%M"),
+              "timezone": schedule.timezone, "recurrence": "none"}
+    rule = schedule.rrule
+    weekly_on = WEEKLY_ON.fullmatch(rule or "")
+    monthly_on = MONTHLY_ON.fullmatch(rule or "")
+    if rule in ("FREQ=DAILY", "FREQ=WEEKLY", "FREQ=MONTHLY"):
+        fields["recurrence"] = rule[5:].lower()
+    elif weekly_on:
+        fields["recurrence"], fields["weekdays"] = "weekly", weekly_on.group(1).split(",")
+    elif monthly_on:
+        fields["recurrence"], fields["monthday"] = "monthly", monthly_on.group(1)
+    elif rule:
+        fields["recurrence"], fields["rrule"] = "custom", rule
+    if schedule.until_local is not None:
+        fields["ends"], fields["until"] = "until", schedule.until_local.strftime("%Y-%m-%d")
+    elif schedule.count is not None:
+        fields["ends"], fields["count"] = "count", str(schedule.count)
+    return normalized(fields)
+
+
+def _counter(body: str, channels, chosen: list[int], texts: dict[int, str]) -> dict:
+    """The length of the text each chosen channel gets, against that platform's limit, and
+    the length of every per-channel text typed (chosen or not)."""
+    rows, own = [], {}
+    for channel in channels:
+        limit = PUBLISHERS[channel.platform].max_length
+        typed = texts.get(channel.id, "")
+        own[channel.id] = {"length": len(typed), "limit": limit, "empty": not typed.strip(),
+                           "over": limit is not None and len(typed) > limit}
+        if channel.id in chosen:
+            text = typed if typed.strip() else body
+            rows.append({"channel": channel, "length": len(text), "limit": limit,
+                         "over": limit is not None and len(text) > limit,
+                         "override": bool(typed.strip())})
+    return {"length": len(body), "rows": rows, "own": own}
+
+
+def _composer(form: PostForm, post: Post | None, chosen: list[int], texts: dict,
+              errors: dict, code: int = 200):
+    channels = _channels()
+    return render("posts/post_form.html", form=form, post=post, channels=channels,
+                  chosen=chosen, texts=texts, errors=errors, weekdays=WEEKDAYS,
+                  counter=_counter(form.body.data or "", channels, chosen, texts),
+                  preview=_preview(form, post), zones=zone_names(),
+                  publishers=PUBLISHERS, code=code)
+
+
+PREVIEW_LABELS = {"schedule.at": "Date and time", "schedule.timezone": "Timezone",
+                  "schedule.recurrence": "Repeat", "schedule.until": "Last date",
+                  "schedule.count": "Number of times", "schedule.monthday": "Day of the month",
+                  "schedule": "Schedule"}
+
+
+def _preview(form: PostForm, post: Post | None) -> dict:
+    """What the schedule typed in the composer means: its next occurrences in local time
+    with their DST warnings, or why it is not a schedule (never an exception)."""
+    typed = form.schedule_values()
+    live = _live_schedule(post) if post is not None else None
+    if live is not None and typed == _schedule_fields(live):
+        return {"occurrences": service.occurrences(post, PREVIEW_SHOWN), "unchanged": True}
+    if not typed["at"]:
+        return {"empty": True}
+    errors: dict = {}
+    schedule = form.schedule_data(errors)
+    spec = None
+    if not errors:
+        found = Errors()
+        spec = schedules.parse(schedule, found)
+        errors = found.fields
+    if spec is None:
+        return {"errors": [(PREVIEW_LABELS.get(k, ""), m) for k, m in errors.items()]
+                or [("", "this is not a schedule Herald can keep")]}
+    try:
+        found = spec.pattern.occurrences(limit=PREVIEW_SHOWN + 1)
+    except (ValueError, OverflowError):  # at the far end of the calendar
+        found = []
+    return {"occurrences": found[:PREVIEW_SHOWN], "more": len(found) > PREVIEW_SHOWN,
+            "rule": spec.rrule, "count": spec.count, "until": spec.until_local,
+            "zone": spec.timezone}
+
+
+def _action() -> str:
+    action = request.form.get("action", "schedule")
+    return action if action in ACTIONS else "schedule"
+
+
+def _read(form: PostForm, post: Post | None) -> tuple[dict, dict, list[int], dict]:
+    """The API's post dict from the submitted composer, and the form-only errors."""
+    channels = _channels()
+    chosen, texts, errors = channel_input(channels)
+    action = _action()
+    data = {"title": form.title.data or "", "body": form.body.data or "",
+            "priority": (form.priority.data or "").strip(),
+            "overrides": {str(i): texts[i] for i in chosen
+                          if i in texts and texts[i].strip()}}
+    typed = form.schedule_values()
+    if post is None and action == "publish":
+        # Publish now: a one-off time is moot; a repeating schedule keeps going afterwards.
+        if not chosen:
+            errors.setdefault("channel_ids", "choose at least one channel to publish to")
+        repeating = typed["at"] and typed["recurrence"] != "none"
+        data["status"] = "scheduled" if repeating else "draft"
+        data["channel_ids"] = chosen
+        if repeating:
+            data["schedule"] = form.schedule_data(errors)
+        return data, errors, chosen, texts
+    if post is None or post.status == "draft":
+        data["status"] = "draft" if action == "draft" else "scheduled"
+    if post is None or sorted(chosen) != sorted(c.id for c in post.channels):
+        data["channel_ids"] = chosen
+    live = _live_schedule(post) if post else None
+    changed = live is None or typed != _schedule_fields(live)
+    wants_schedule = data.get("status") == "scheduled" or bool(typed["at"])
+    if post is None and wants_schedule:
+        data["schedule"] = form.schedule_data(errors)
+    elif post is not None and ((changed and (typed["at"] or live is not None))
+                               or (data.get("status") == "scheduled" and live is None)):
+        data["schedule"] = form.schedule_data(errors)
+    return data, errors, chosen, texts
+
+
+def _show_errors(form: PostForm, fields: dict) -> dict:
+    if form.recurrence.data == "custom" and "schedule.recurrence" in fields:
+        fields = dict(fields)
+        form.rrule.errors = [*form.rrule.errors, fields.pop("schedule.recurrence")]
+    return add_errors(form, fields, PostForm.ERRORS)
+
+
+@bp.route("/posts/new", methods=["GET", "POST"])
+def post_new():
+    require("editor")
+    form = PostForm(default_zone=current_user.timezone)
+    if request.method == "GET":
+        channels = _channels()
+        chosen = [c.id for c in channels] if len(channels) == 1 else []
+        return _composer(form, None, chosen, {}, {})
+    data, errors, chosen, texts = _read(form, None)
+    if errors or not form.validate_on_submit():
+        return _composer(form, None, chosen, texts, _show_errors(form, errors), 422)
+    try:
+        post = service.create(current_workspace().id, current_user.id, data)
+    except ValidationError as exc:
+        db.session.rollback()
+        return _composer(form, None, chosen, texts, _show_errors(form, exc.fields), 422)
+    if _action() == "publish":
+        try:
+            service.publish_now(post, current_user.id)
+        except Conflict as exc:
+            db.session.rollback()
+            flash(f"The post was saved but not published: {exc.message}.", "error")
+        else:
+            flash("Publishing now.", "success")
+    else:
+        flash("Draft saved." if post.status == "draft" else "Post scheduled.", "success")
+    return redirect(url_for("posts.post_detail", post_id=post.id), 303)
+
+
+@bp.route("/posts/<id:post_id>/edit", methods=["GET", "POST"])
+def post_edit(post_id):
+    require("editor")
+    post = _get(post_id)
+    if post.status == "cancelled":
+        flash("This post is cancelled and can no longer be changed; write a new one.", "error")
+        return redirect(url_for("posts.post_detail", post_id=post.id), 303)
+    if request.method == "GET":
+        values = {"title": post.title, "body": post.body, "priority": str(post.priority),
+                  **_schedule_fields(_live_schedule(post))}
+        form = PostForm(data=values, default_zone=current_user.timezone)
+        texts = {int(k): v for k, v in post.overrides.items() if k.isdigit()}
+        return _composer(form, post, [c.id for c in post.channels], texts, {})
+    form = PostForm(default_zone=current_user.timezone)
+    data, errors, chosen, texts = _read(form, post)
+    if errors or not form.validate_on_submit():
+        return _composer(form, post, chosen, texts, _show_errors(form, errors), 422)
+    try:
+        service.update_post(post, current_user.id, data)
+    except (ValidationError, Conflict) as exc:
+        db.session.rollback()
+        fields = exc.fields or {"_": exc.message}
+        return _composer(form, _get(post_id), chosen, texts, _show_errors(form, fields), 422)
+    flash("Post saved.", "success")
+    return redirect(url_for("posts.post_detail", post_id=post_id), 303)
+
+
+@bp.post("/posts/counter")
+def post_counter():
+    """The composer's character counter, re-rendered as the text or channels change (the
+    per-channel texts' own counts come along as out-of-band swaps)."""
+    require("editor")
+    channels = _channels()
+    chosen, texts, _ = channel_input(channels)
+    return render("posts/_counter.html", "posts/_counter.html", oob=wants_fragment(),
+                  counter=_counter(request.form.get("body", ""), channels, chosen, texts))
+
+
+@bp.post("/posts/preview")
+@bp.post("/posts/<id:post_id>/preview")
+def post_preview(post_id=None):
+    """The composer's schedule preview: the next occurrences of what is typed, in local
+    time with DST warnings, or the schedule's errors. Always 200 (HTMX swaps it)."""
+    require("editor")
+    post = _get(post_id) if post_id is not None else None
+    form = PostForm(default_zone=current_user.timezone)
+    return render("posts/_preview.html", "posts/_preview.html", preview=_preview(form, post))
+
+
+# The detail page and actions ---------------------------------------------------------------
+
+@bp.get("/posts/<id:post_id>")
+def post_detail(post_id):
+    post = _get(post_id)
+    upcoming = db.session.scalars(
+        select(Delivery).where(Delivery.post_id == post.id, Delivery.status.in_(OPEN))
+        .order_by(Delivery.next_attempt_at, Delivery.id)).all()
+    history = db.session.scalars(
+        select(Delivery).where(Delivery.post_id == post.id, Delivery.status.not_in(OPEN))
+        .order_by(Delivery.due_at.desc(), Delivery.id.desc()).limit(HISTORY_SHOWN)).all()
+    return render("posts/post_detail.html", post=post, upcoming=upcoming, history=history,
+                  occurrences=service.occurrences(post, OCCURRENCES_SHOWN),
+                  has_active=any(s.status == "active" for s in post.schedules),
+                  has_paused=any(s.status == "paused" for s in post.schedules))
+
+
+def _act(post_id: int, action, done: str):
+    require("editor")
+    post = _get(post_id)
+    try:
+        action(post, current_user.id)
+    except Conflict as exc:
+        db.session.rollback()
+        flash(f"Nothing changed: {exc.message}.", "error")
+    else:
+        flash(done, "success")
+    return redirect(url_for("posts.post_detail", post_id=post_id), 303)
+
+
+@bp.post("/posts/<id:post_id>/pause")
+def post_pause(post_id):
+    return _act(post_id, service.pause, "Post paused: nothing goes out until you resume it.")
+
+
+@bp.post("/posts/<id:post_id>/resume")
+def post_resume(post_id):
+    return _act(post_id, service.resume, "Post resumed.")
+
+
+@bp.post("/posts/<id:post_id>/publish-now")
+def post_publish_now(post_id):
+    return _act(post_id, service.publish_now, "Publishing now.")
+
+
+@bp.route("/posts/<id:post_id>/cancel", methods=["GET", "POST"])
+def post_cancel(post_id):
+    """GET asks for confirmation; POST cancels everything still to come."""
+    require("editor")
+    post = _get(post_id)
+    if request.method == "GET":
+        if post.status == "cancelled":
+            return redirect(url_for("posts.post_detail", post_id=post.id), 303)
+        pending = db.session.scalar(select(func.count()).where(
+            Delivery.post_id == post.id, Delivery.status.in_(OPEN)))
+        return render("posts/post_cancel.html", post=post, pending=pending)
+    return _act(post_id, service.cancel,
+                "Post cancelled. What was already published stays published.")
+
+
+@bp.app_template_filter("recurrence")
+def describe_recurrence(rule: str | None) -> str:
+    """A schedule's RRULE in words, for templates."""
+    return describe_rule(rule)

@@ -1,0 +1,10 @@
+"""Settings: the user's zone and e-mail, password, API tokens."""
+
+from flask import Blueprint
+
+from ..web.access import require_sign_in
+
+bp = Blueprint("settings", __name__)
+bp.before_request(require_sign_in)
+
+from . import routes  # noqa: E402,F401

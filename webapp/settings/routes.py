@@ -1,0 +1,107 @@
+"""The signed-in person's own settings: their timezone, where notifications go, their
+password, their API tokens and their sign-ins."""
+
+from flask import current_app, flash, redirect, request, url_for
+from flask_login import current_user
+
+from ..errors import ValidationError
+from ..extensions import limiter
+from ..services import accounts
+from ..services.notifications import email_enabled
+from ..web.access import current_workspace
+from ..web.forms import add_errors, zone_names
+from ..web.htmx import render
+from ..web.sessions import end_all_sessions, sign_in, sign_out
+from . import bp
+from .forms import PasswordForm, SettingsForm, TokenForm
+
+
+def _page(form=None, *, code: int = 200, token_form=None, new_token=None):
+    """The settings page, with the user's tokens for this workspace."""
+    if form is None:
+        form = SettingsForm(data={"timezone": current_user.timezone,
+                                  "notify_email": current_user.notify_email or ""})
+    return render("settings/settings.html", form=form, zones=zone_names(), email=email_enabled(),
+                  token_form=token_form or TokenForm(formdata=None), new_token=new_token,
+                  tokens=accounts.tokens_of(current_user, current_workspace()), code=code)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings():
+    """Personal settings: every member may change their own, whatever their role."""
+    if request.method == "GET":
+        return _page()
+    form = SettingsForm()
+    if not form.validate_on_submit():
+        return _page(form, code=400)
+    form.timezone.data = (form.timezone.data or "").strip()
+    try:
+        accounts.update_settings(current_user, form.timezone.data, form.notify_email.data)
+    except ValidationError as exc:
+        add_errors(form, exc.fields, {})
+        return _page(form, code=422)
+    flash("Settings saved.", "success")
+    return redirect(url_for("settings.settings"), 303)
+
+
+@bp.route("/settings/password", methods=["GET", "POST"])
+# Guessing the current password from a session left open counts like failed sign-ins.
+@limiter.limit(lambda: current_app.config["HERALD_SIGNIN_LIMIT_PER_ACCOUNT"],
+               key_func=lambda: f"password-change:{getattr(current_user, 'id', None)}",
+               methods=["POST"], deduct_when=lambda response: response.status_code == 422,
+               error_message="Too many wrong current passwords. Nothing was changed: wait a "
+                             "few minutes and try again.")
+def change_password():
+    """A new password ends every other sign-in of the account; this browser stays in."""
+    form = PasswordForm()
+    if request.method == "GET":
+        return render("settings/password.html", form=form)
+    if not form.validate_on_submit():
+        return render("settings/password.html", form=form, code=400)
+    # Every problem at once; nothing changes unless there is none.
+    problems = accounts.password_change_problems(current_user, form.current.data,
+                                                 form.password.data)
+    if form.password.data != form.confirm.data:
+        problems["confirm"] = "Passwords differ"
+    if problems:
+        for name, message in problems.items():
+            getattr(form, name).errors = [message]
+        return render("settings/password.html", form=form, code=422)
+    accounts.change_password(current_user, form.current.data, form.password.data)
+    user = current_user._get_current_object()
+    end_all_sessions(user)
+    sign_in(user, remember="remember_token" in request.cookies)
+    flash("Password changed. Every other browser signed in to your account is signed out.",
+          "success")
+    return redirect(url_for("settings.settings"), 303)
+
+
+@bp.post("/settings/tokens")
+def create_token():
+    """A new API token for this workspace; its secret is shown on this answer only."""
+    form = TokenForm()
+    if not form.validate_on_submit():
+        return _page(token_form=form, code=400)
+    try:
+        row, plain = accounts.create_token(current_user, current_workspace(), form.name.data)
+    except ValidationError as exc:
+        form.name.errors = [exc.fields["name"]]
+        return _page(token_form=form, code=422)
+    # Not a redirect: the secret must not travel in a URL or sit in the session.
+    return _page(new_token=(row, plain))
+
+
+@bp.post("/settings/tokens/<id:token_id>/revoke")
+def revoke_token(token_id: int):
+    row = accounts.revoke_token(current_user, current_workspace(), token_id)
+    flash(f"Token “{row.name}” revoked: it opens nothing any more.", "success")
+    return redirect(url_for("settings.settings"), 303)
+
+
+@bp.post("/settings/sign-out-everywhere")
+def sign_out_everywhere():
+    """End every sign-in of the account, this one too (a lost laptop, a shared computer)."""
+    end_all_sessions(current_user._get_current_object())
+    sign_out()  # and this browser's cookies
+    flash("Signed out everywhere, this browser included.", "info")
+    return redirect(url_for("auth.login"), 303)

@@ -1,0 +1,69 @@
+"""Who may do what: the signed-in user, their workspace and role, and their zone."""
+
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import abort, g, make_response, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..extensions import db, login_manager
+from ..models import Membership, Workspace
+
+
+def require_sign_in():
+    """Every page needs a signed-in user; the sign-in page sends them back afterwards.
+    (Other page blueprints register it too.)"""
+    if not current_user.is_authenticated:
+        if request.headers.get("HX-Request") == "true":
+            # A fragment request (the session ended meanwhile): reload the whole page,
+            # which then goes to the sign-in page and comes back.
+            response = make_response("", 401)
+            response.headers["HX-Refresh"] = "true"
+            return response
+        return login_manager.unauthorized()
+
+
+def find_membership() -> Membership | None:
+    """The signed-in user's membership (their first), read once per request; None when
+    their account belongs to no workspace."""
+    if "page_membership" not in g:
+        g.page_membership = db.session.scalar(
+            select(Membership).where(Membership.user_id == current_user.id)
+            .order_by(Membership.id).limit(1))
+    return g.page_membership
+
+
+def current_membership() -> Membership:
+    """The signed-in user's membership of their workspace (their first one)."""
+    membership = find_membership()
+    if membership is None:
+        abort(403, description="Your account does not belong to any workspace.")
+    return membership
+
+
+def current_workspace() -> Workspace:
+    """The workspace every page reads and changes."""
+    return current_membership().workspace
+
+
+def require(role: str) -> None:
+    """403 unless the user's role is at least `role` (viewer < editor < approver < admin)."""
+    membership = current_membership()
+    if not membership.can(role):
+        abort(403, description=f"Your role ({membership.role}) cannot do this; "
+                               f"it needs {role} or higher.")
+
+
+def may(role: str) -> bool:
+    """Whether the signed-in user's role is at least `role` (False when signed out)."""
+    if not current_user.is_authenticated:
+        return False
+    membership = find_membership()
+    return bool(membership and membership.can(role))
+
+
+def user_zone() -> ZoneInfo:
+    try:
+        return ZoneInfo(current_user.timezone)
+    except (ZoneInfoNotFoundError, ValueError):  # removed from tzdata since it was saved
+        return ZoneInfo("UTC")
