@@ -6,10 +6,13 @@ class DomainError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, fields: dict | None = None):
+    def __init__(self, message: str, fields: dict | None = None, *, reason: str | None = None):
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+        # Which of its kind it is, for callers that act on it (the services name theirs,
+        # e.g. posts.NOT_PAUSED): never the message, which is worded for people.
+        self.reason = reason
 
 
 class ValidationError(DomainError):

@@ -9,11 +9,8 @@ from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from ..errors import DomainError, ValidationError
+from ..models import MAX_ID
 from ..services.validation import unstorable
-
-# Every integer column is 32-bit on PostgreSQL (ids included): a larger number can name
-# nothing and store nowhere, and handing it to the database fails (SQLite: above 2**63).
-MAX_ID = 2**31 - 1
 
 
 class IdConverter(IntegerConverter):

@@ -28,6 +28,7 @@ from ..extensions import db
 from ..models import (
     INACTIVE_POSTS,
     OPEN,
+    UNTRIED,
     Campaign,
     Channel,
     Delivery,
@@ -42,8 +43,6 @@ LABELS = {"scheduled": "Scheduled", "published": "Published", "failed": "Failed"
           "paused": "Paused", "cancelled": "Cancelled"}
 # Shapes, not only colours, tell the statuses apart.
 ICONS = {"scheduled": "◷", "published": "✓", "failed": "✕", "paused": "‖", "cancelled": "⊘"}
-# A delivery that can still move: not attempted yet.
-WAITING = ("pending", "queued")
 NEUTRAL = "#6b7280"
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 # A rule that fires every minute would put tens of thousands of items in a month.
@@ -245,7 +244,7 @@ def _materialised(workspace_id, start, end, tz, infos, campaign_id) -> list[Item
         for row in rows:
             status, attempts, text = row[4], row[5], row[6]
             statuses.add(status)
-            if status in WAITING and not attempts:
+            if status in UNTRIED and not attempts:
                 waiting = True
             if text:
                 for w in json.loads(text):
@@ -326,7 +325,7 @@ class Found:
 
     @property
     def waiting(self) -> list[Delivery]:
-        return [d for d in self.deliveries if d.status in WAITING and not d.attempts]
+        return [d for d in self.deliveries if d.status in UNTRIED and not d.attempts]
 
     @property
     def recurring(self) -> bool:

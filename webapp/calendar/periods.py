@@ -11,13 +11,13 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from ..errors import ValidationError
-from ..timeutil import common_zones, resolve, zone
+from ..timeutil import MAX_YEAR, MIN_YEAR, common_zones, resolve, zone
 from .items import STATUSES
 
 VIEWS = ("month", "week", "day")
 COLOR_BY = ("channel", "campaign")
 # Far enough for any plan, and clear of the ends of the calendar (where UTC offsets overflow).
-FIRST, LAST = date(1970, 1, 1), date(9000, 12, 31)
+FIRST, LAST = date(MIN_YEAR, 1, 1), date(MAX_YEAR, 12, 31)
 
 
 @cache

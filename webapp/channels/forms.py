@@ -1,12 +1,6 @@
 """The channel form."""
 
-
-from wtforms import (
-    BooleanField,
-    PasswordField,
-    SelectField,
-    StringField,
-)
+from wtforms import BooleanField, PasswordField, SelectField, StringField
 from wtforms.widgets import PasswordInput
 
 from ..web.forms import Form

@@ -24,7 +24,7 @@ from rq_scheduler import Scheduler
 from sqlalchemy import func, select, update
 
 from ..extensions import db
-from ..models import WAITING, Delivery
+from ..models import IN_JOB, WAITING, Delivery
 from ..timeutil import now_utc
 
 log = logging.getLogger(__name__)
@@ -330,4 +330,4 @@ def _members(job_id: str, leaving: set[int]) -> list[Attempt]:
                 select(Delivery.id, Delivery.attempts, Delivery.next_attempt_at,
                        Delivery.priority)
                 .where(Delivery.job_id == job_id, Delivery.id.not_in(leaving),
-                       Delivery.status.in_(("queued", "retrying"))))]
+                       Delivery.status.in_(IN_JOB)))]

@@ -1,6 +1,5 @@
 """The CSV import form."""
 
-
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 
 from ..web.forms import Form

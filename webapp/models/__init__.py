@@ -3,7 +3,7 @@
 from .accounts import ROLES, ApiToken, Membership, User, UserSession, Workspace
 from .activity import AuditEvent, Notification
 from .channels import Channel
-from .deliveries import DELIVERY_STATUSES, IN_JOB, OPEN, UNTRIED, WAITING, Delivery
+from .deliveries import DELIVERY_STATUSES, FINAL, IN_JOB, OPEN, UNTRIED, WAITING, Delivery
 from .posts import (
     INACTIVE_POSTS,
     POST_STATUSES,
@@ -15,12 +15,12 @@ from .posts import (
     pattern_of,
     post_channels,
 )
-from .types import UTCDateTime, utcnow
+from .types import MAX_ID, UTCDateTime, utcnow
 
 __all__ = [
     "ROLES", "ApiToken", "Membership", "User", "UserSession", "Workspace",
     "AuditEvent", "Notification",
-    "Channel", "DELIVERY_STATUSES", "IN_JOB", "OPEN", "UNTRIED", "WAITING", "Delivery",
+    "Channel", "DELIVERY_STATUSES", "FINAL", "IN_JOB", "OPEN", "UNTRIED", "WAITING", "Delivery",
     "INACTIVE_POSTS", "POST_STATUSES", "SCHEDULE_STATUSES", "Campaign", "Post", "Schedule",
-    "Template", "pattern_of", "post_channels", "UTCDateTime", "utcnow",
+    "Template", "pattern_of", "post_channels", "MAX_ID", "UTCDateTime", "utcnow",
 ]

@@ -13,6 +13,8 @@ UNTRIED = ("pending", "queued")
 IN_JOB = ("queued", "retrying")
 # Not settled yet: waiting, or being published right now.
 OPEN = ("pending", "queued", "publishing", "retrying")
+# Settled: nothing more happens to these unless someone acts on them.
+FINAL = ("published", "failed", "cancelled")
 
 
 class Delivery(db.Model):

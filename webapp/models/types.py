@@ -4,6 +4,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, TypeDecorator
 
+# Every integer column is 32-bit on PostgreSQL (ids included): a larger number can name
+# nothing and store nowhere, and handing it to the database fails (SQLite: above 2**63).
+MAX_ID = 2**31 - 1
+
 
 class UTCDateTime(TypeDecorator):
     """An instant: stored as naive UTC (the same on SQLite and PostgreSQL), always returned

@@ -1,23 +1,13 @@
 """The composer's form."""
 
-
 from flask import request
-from wtforms import (
-    RadioField,
-    SelectField,
-    StringField,
-    TextAreaField,
-)
+from wtforms import RadioField, SelectField, StringField, TextAreaField
 
 from ..web.forms import CheckboxesField, Form, zone_field
 
 RECURRENCES = [("none", "Does not repeat"), ("daily", "Every day"), ("weekly", "Every week"),
                ("monthly", "Every month (same day)"), ("custom", "Custom rule (RRULE)")]
-
-
 ENDS = [("never", "Never"), ("until", "On a date"), ("count", "After a number of times")]
-
-
 WEEKDAYS = [("MO", "Mon"), ("TU", "Tue"), ("WE", "Wed"), ("TH", "Thu"), ("FR", "Fri"),
             ("SA", "Sat"), ("SU", "Sun")]
 

@@ -98,17 +98,20 @@ class Publisher:
         self.allow_private = allow_private
 
     @classmethod
+    def unknown_settings(cls, config: dict) -> dict[str, str]:
+        """{"config.<key>": message} for each key this platform has no setting for."""
+        known = cls.required_fields + cls.secret_fields + cls.optional_fields
+        return {f"config.{key}": f"unknown setting “{key}” for {cls.platform}; "
+                                 f"expected {', '.join(known)}"
+                for key in config if key not in known}
+
+    @classmethod
     def validate_config(cls, config: dict, allow_private: bool) -> None:
         """Raise ValidationError (fields under `config.<key>`) for unusable settings.
 
         Unknown keys are refused: a misspelt credential ("acess_token") would otherwise be
         kept in clear and echoed back."""
-        known = cls.required_fields + cls.secret_fields + cls.optional_fields
-        fields = {}
-        for key in config:
-            if key not in known:
-                fields[f"config.{key}"] = (f"unknown setting '{key}' for {cls.platform}; "
-                                           f"expected {', '.join(known)}")
+        fields = cls.unknown_settings(config)
         for key in cls.required_fields:
             value = config.get(key)
             if not isinstance(value, str) or not value.strip():

@@ -8,13 +8,13 @@ from sqlalchemy import select
 
 from ..crypto import decrypt, encrypt
 from ..engine import jobs
-from ..errors import NotFound, ValidationError
+from ..errors import ValidationError
 from ..extensions import db
-from ..models import Channel, Delivery
+from ..models import WAITING, Channel, Delivery
 from ..models.audit import record
 from ..publishers import PUBLISHERS, PublishResult, for_channel
 from ..publishers.http import unsafe_character
-from .validation import Errors, integer, text
+from .validation import Errors, in_workspace, integer, text
 
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 NAME_MAX = 120
@@ -23,10 +23,8 @@ MASK = "•••"
 
 
 def get(workspace_id: int, channel_id) -> Channel:
-    channel = db.session.get(Channel, channel_id) if isinstance(channel_id, int) else None
-    if channel is None or channel.workspace_id != workspace_id:
-        raise NotFound(f"channel {channel_id} not found")
-    return channel
+    """The workspace's channel, or NotFound."""
+    return in_workspace(Channel, workspace_id, channel_id, "channel")
 
 
 def _apply(channel: Channel, data: dict, partial: bool) -> None:
@@ -77,11 +75,9 @@ def _set_config(channel: Channel, config: dict, partial: bool, errors: Errors) -
     """Split config into clear settings and encrypted credentials. On a patch, settings
     not given keep their values, so a client need not send the secrets back."""
     cls = PUBLISHERS[channel.platform]
-    known = cls.required_fields + cls.secret_fields + cls.optional_fields
-    unknown = [key for key in config if key not in known]
-    for key in unknown:  # a misspelt credential must not be kept in clear and echoed
-        errors.add(f"config.{key}", f"unknown setting “{key}” for {cls.platform}; "
-                                    f"expected {', '.join(known)}")
+    unknown = cls.unknown_settings(config)
+    for field, message in unknown.items():  # a misspelt credential is never kept in clear
+        errors.add(field, message)
     unsafe = [key for key, value in config.items()
               if isinstance(value, str) and unsafe_character(value)]
     for key in unsafe:
@@ -187,7 +183,7 @@ def delete(channel: Channel, user_id: int | None) -> None:
     """Remove the channel; its waiting deliveries go with it (their jobs first)."""
     waiting = list(db.session.scalars(select(Delivery).where(
         Delivery.channel_id == channel.id,
-        Delivery.status.in_(("pending", "queued", "retrying")))))
+        Delivery.status.in_(WAITING))))
     jobs.unschedule(waiting)
     record(channel.workspace_id, "channel.deleted", channel, user_id=user_id,
            before={"name": channel.name, "platform": channel.platform})

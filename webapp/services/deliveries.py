@@ -5,15 +5,19 @@ from datetime import timedelta
 from sqlalchemy import Integer, cast, extract, func, select, update
 
 from ..engine import jobs, post_status
-from ..errors import Conflict
+from ..errors import Conflict, ValidationError
 from ..extensions import db
-from ..models import DELIVERY_STATUSES, INACTIVE_POSTS, Delivery
+from ..models import DELIVERY_STATUSES, INACTIVE_POSTS, UNTRIED, WAITING, Delivery
 from ..models.audit import record
-from ..timeutil import now_utc
+from ..timeutil import now_utc, parse_at, resolve, zone
 from .validation import in_workspace
+
+# Conflict.reason when a delivery is not in a state the action applies to.
+WRONG_STATUS = "wrong_status"
 
 
 def get(workspace_id: int, delivery_id) -> Delivery:
+    """The workspace's delivery, or NotFound."""
     return in_workspace(Delivery, workspace_id, delivery_id, "delivery")
 
 
@@ -29,7 +33,8 @@ def retry(delivery: Delivery, user_id: int | None) -> Delivery:
     if not _transition(delivery, ("failed",), status="pending", next_attempt_at=now_utc(),
                        retry_base=Delivery.attempts, finished_at=None):
         db.session.rollback()
-        raise Conflict(f"delivery {delivery.id} is {delivery.status}; only failed ones retry")
+        raise Conflict(f"delivery {delivery.id} is {delivery.status}; only failed ones retry",
+                       reason=WRONG_STATUS)
     db.session.refresh(delivery)
     record(delivery.workspace_id, "delivery.retried", delivery, user_id=user_id)
     post_status.refresh(delivery.post)
@@ -44,11 +49,11 @@ def retry(delivery: Delivery, user_id: int | None) -> Delivery:
 
 def cancel(delivery: Delivery, user_id: int | None) -> Delivery:
     jobs.unschedule([delivery])
-    if not _transition(delivery, ("pending", "queued", "retrying"), status="cancelled",
+    if not _transition(delivery, WAITING, status="cancelled",
                        last_error="cancelled", finished_at=now_utc()):
         db.session.rollback()
         raise Conflict(f"delivery {delivery.id} is {delivery.status}; it can no longer be "
-                       "cancelled")
+                       "cancelled", reason=WRONG_STATUS)
     db.session.refresh(delivery)
     record(delivery.workspace_id, "delivery.cancelled", delivery, user_id=user_id)
     post_status.refresh(delivery.post)
@@ -119,16 +124,13 @@ def move(delivery: Delivery, user_id: int | None, local: str, timezone: str) -> 
     times in the past are refused. The old job is removed before the new one exists."""
     from zoneinfo import ZoneInfo
 
-    from ..errors import ValidationError
-    from ..timeutil import parse_at, resolve, zone
-
     tz = zone(timezone)
     occurrence = resolve(parse_at(local, tz), ZoneInfo(tz.key))
     if occurrence.at <= now_utc():
         raise ValidationError.field("at", f"{occurrence.local:%Y-%m-%d %H:%M %Z} is in the past")
-    if delivery.status not in ("pending", "queued") or delivery.attempts:
+    if delivery.status not in UNTRIED or delivery.attempts:
         raise Conflict(f"delivery {delivery.id} is {delivery.status}; only waiting deliveries "
-                       "move")
+                       "move", reason=WRONG_STATUS)
     before = {"due_at": delivery.due_at.isoformat()}
     jobs.unschedule([delivery])
     clash = db.session.scalar(select(Delivery.id).where(
@@ -137,7 +139,7 @@ def move(delivery: Delivery, user_id: int | None, local: str, timezone: str) -> 
     if clash is not None and delivery.schedule_id is not None:
         raise Conflict(f"another occurrence of this post is already at that time on "
                        f"{delivery.channel.name}")
-    if not _transition(delivery, ("pending", "queued"), status="pending",
+    if not _transition(delivery, UNTRIED, status="pending",
                        due_at=occurrence.at, next_attempt_at=occurrence.at,
                        warnings=occurrence.warnings):
         db.session.rollback()
@@ -160,9 +162,10 @@ def publish_now(delivery: Delivery, user_id: int | None) -> Delivery:
     values = {"next_attempt_at": now}
     if delivery.attempts == 0:
         values["due_at"] = now
-    if not _transition(delivery, ("pending", "queued", "retrying"), **values):
+    if not _transition(delivery, WAITING, **values):
         db.session.rollback()
-        raise Conflict(f"delivery {delivery.id} is {delivery.status}; it cannot be sent now")
+        raise Conflict(f"delivery {delivery.id} is {delivery.status}; it cannot be sent now",
+                       reason=WRONG_STATUS)
     db.session.refresh(delivery)
     record(delivery.workspace_id, "delivery.published_now", delivery, user_id=user_id)
     db.session.commit()

@@ -5,16 +5,31 @@ import uuid
 from sqlalchemy import delete, select, update
 
 from ..engine import jobs, planner, post_status
-from ..errors import Conflict, ValidationError
+from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db
-from ..models import INACTIVE_POSTS, OPEN, Campaign, Channel, Delivery, Post, Schedule, pattern_of
+from ..models import (
+    IN_JOB,
+    INACTIVE_POSTS,
+    MAX_ID,
+    OPEN,
+    UNTRIED,
+    WAITING,
+    Campaign,
+    Channel,
+    Delivery,
+    Post,
+    Schedule,
+    pattern_of,
+)
 from ..models.audit import record
 from ..publishers import PUBLISHERS
 from ..timeutil import now_utc
 from . import schedules
-from .validation import MAX_ID, Errors, in_workspace, integer, text
+from .validation import Errors, in_workspace, integer, text
 
 EDITABLE_STATUSES = ("draft", "scheduled")
+# Conflict.reason of pause (nothing active to pause) and resume (nothing paused).
+NOT_ACTIVE, NOT_PAUSED = "not_active", "not_paused"
 TITLE_MAX, BODY_MAX, TAG_MAX = 200, 100_000, 100
 
 
@@ -74,8 +89,9 @@ def _read(workspace_id: int, data: dict,
     if given("campaign_id"):
         campaign_id = integer(data.get("campaign_id"), "campaign_id", errors, low=1)
         if campaign_id is not None:
-            campaign = db.session.get(Campaign, campaign_id)
-            if campaign is None or campaign.workspace_id != workspace_id:
+            try:
+                in_workspace(Campaign, workspace_id, campaign_id, "campaign")
+            except NotFound:
                 errors.add("campaign_id", f"unknown campaign {campaign_id}")
         fields["campaign_id"] = campaign_id
     spec = None
@@ -164,14 +180,14 @@ def plan_open(post: Post) -> None:
         return
     if any(s.status == "paused" for s in post.schedules):
         return
-    due = [d for d in _open(post.id, ("pending", "queued"))
+    due = [d for d in _open(post.id, UNTRIED)
            if d.job_id is None and jobs.needs_job_now(d) and not d.channel.paused]
     for delivery in due:
         delivery.status = "queued"
     jobs.enqueue(due)
 
 
-def _open(post_id: int, statuses=("pending", "queued", "retrying")) -> list[Delivery]:
+def _open(post_id: int, statuses=WAITING) -> list[Delivery]:
     return list(db.session.scalars(select(Delivery).where(
         Delivery.post_id == post_id, Delivery.status.in_(statuses)).order_by(Delivery.due_at)))
 
@@ -186,10 +202,10 @@ def _withdraw(post: Post, reason: str, keep_history: bool) -> None:
         return
     if not keep_history:
         db.session.execute(delete(Delivery).where(
-            Delivery.id.in_(ids), Delivery.status.in_(("pending", "queued")),
+            Delivery.id.in_(ids), Delivery.status.in_(UNTRIED),
             Delivery.attempts == 0).execution_options(synchronize_session=False))
     db.session.execute(update(Delivery).where(
-        Delivery.id.in_(ids), Delivery.status.in_(("pending", "queued", "retrying"))
+        Delivery.id.in_(ids), Delivery.status.in_(WAITING)
     ).values(status="cancelled", last_error=reason, finished_at=now_utc())
         .execution_options(synchronize_session=False))
     db.session.expire_all()
@@ -255,7 +271,7 @@ def update_post(post: Post, user_id: int | None, data: dict) -> Post:
                                                 "with a time in the future")
     # Existing deliveries carry the priority at publish time; keep them in step.
     db.session.execute(update(Delivery).where(
-        Delivery.post_id == post.id, Delivery.status.in_(("pending", "queued", "retrying"))
+        Delivery.post_id == post.id, Delivery.status.in_(WAITING)
     ).values(priority=post.priority).execution_options(synchronize_session=False))
     record(post.workspace_id, "post.updated", post, user_id=user_id, before=before,
            after=snapshot(post))
@@ -278,8 +294,8 @@ def cancel(post: Post, user_id: int | None) -> Post:
 def pause(post: Post, user_id: int | None) -> Post:
     active = [s for s in post.schedules if s.status == "active"]
     if not active:
-        raise Conflict("the post has no active schedule to pause")
-    deliveries = _open(post.id, ("queued", "retrying"))
+        raise Conflict("the post has no active schedule to pause", reason=NOT_ACTIVE)
+    deliveries = _open(post.id, IN_JOB)
     jobs.unschedule(deliveries)
     for delivery in deliveries:
         if delivery.status == "queued":
@@ -296,13 +312,13 @@ def resume(post: Post, user_id: int | None) -> Post:
     reason), except a one-off post's only occurrence, which goes out at once."""
     paused = [s for s in post.schedules if s.status == "paused"]
     if not paused:
-        raise Conflict("the post is not paused")
+        raise Conflict("the post is not paused", reason=NOT_PAUSED)
     now = now_utc()
     for schedule in paused:
         schedule.status = "active"
         if schedule.rrule is None:
             continue
-        missed = [d for d in _open(post.id, ("pending", "retrying"))
+        missed = [d for d in _open(post.id)
                   if d.schedule_id == schedule.id and d.due_at <= now]
         for delivery in missed:
             delivery.status, delivery.last_error = "cancelled", "skipped: paused at its time"
@@ -321,7 +337,7 @@ def publish_now(post: Post, user_id: int | None) -> Post:
         raise Conflict("the post has no channels")
     now = now_utc()
     one_off = {s.id for s in post.schedules if s.rrule is None}
-    waiting = [d for d in _open(post.id, ("pending", "queued"))
+    waiting = [d for d in _open(post.id, UNTRIED)
                if d.attempts == 0 and d.schedule_id in one_off]
     jobs.unschedule(waiting)
     for delivery in waiting:

@@ -2,9 +2,7 @@
 
 from ..errors import NotFound, ValidationError
 from ..extensions import db
-
-# Ids are 32-bit integers in the database; larger numbers cannot name anything.
-MAX_ID = 2**31 - 1
+from ..models import MAX_ID
 
 
 def in_workspace(model, workspace_id: int, row_id, label: str):

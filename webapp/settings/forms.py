@@ -1,11 +1,6 @@
 """The settings page's forms."""
 
-
-from wtforms import (
-    EmailField,
-    PasswordField,
-    StringField,
-)
+from wtforms import EmailField, PasswordField, StringField
 
 from ..web.forms import Form, zone_field
 

@@ -3,10 +3,7 @@
 from functools import cache
 
 from flask_wtf import FlaskForm
-from wtforms import (
-    SelectMultipleField,
-    StringField,
-)
+from wtforms import SelectMultipleField, StringField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..timeutil import common_zones
