@@ -140,11 +140,6 @@ def safe_color(value: str | None) -> str:
     return value if value and COLOR.fullmatch(value) else NEUTRAL
 
 
-def channels_of(workspace_id: int) -> list[Channel]:
-    return db.session.scalars(select(Channel).where(Channel.workspace_id == workspace_id)
-                              .order_by(Channel.name, Channel.id)).all()
-
-
 def campaigns_of(workspace_id: int) -> list[Campaign]:
     return db.session.scalars(select(Campaign).where(Campaign.workspace_id == workspace_id)
                               .order_by(Campaign.name, Campaign.id)).all()

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from ..errors import DomainError, NotFound, ValidationError
 from ..extensions import db
+from ..services import channels as channel_service
 from ..timeutil import zone
 from ..web.access import current_membership, current_workspace, require, user_zone
 from ..web.htmx import render, wants_fragment
@@ -40,7 +41,7 @@ def index():
 def _calendar(state: periods.State, code: int | None = None, **extra):
     """Render the calendar for `state`: the page, or the #calendar fragment for HTMX."""
     workspace = current_workspace()
-    channels = items.channels_of(workspace.id)
+    channels = channel_service.of_workspace(workspace.id)
     campaigns = items.campaigns_of(workspace.id)
     if state.channel_id is not None and state.channel_id not in {c.id for c in channels}:
         state.errors.append(f"Unknown channel {state.channel_id}: showing every channel.")

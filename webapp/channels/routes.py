@@ -4,7 +4,6 @@ from pathlib import Path
 
 from flask import Response, abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..errors import ValidationError
 from ..extensions import db
@@ -23,8 +22,7 @@ def _get(channel_id: int) -> Channel:
 
 
 def _listing(form: ChannelForm, errors: dict | None = None, code: int = 200):
-    rows = db.session.scalars(select(Channel).where(
-        Channel.workspace_id == current_workspace().id).order_by(Channel.name, Channel.id)).all()
+    rows = service.of_workspace(current_workspace().id)
     return render("channels/channels.html", channels=[(c, service.public_config(c, may("admin")))
                                                         for c in rows],
                   form=form, errors=errors or {}, publishers=PUBLISHERS, code=code)

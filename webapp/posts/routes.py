@@ -2,19 +2,16 @@
 
 import re
 
-from flask import abort, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
 
 from ..errors import Conflict, ValidationError
 from ..extensions import db
-from ..models import OPEN, Channel, Delivery, Post, Schedule
-from ..models.posts import POST_STATUSES
+from ..models import POST_STATUSES, Channel, Post, Schedule
+from ..services import channels, schedules
 from ..services import posts as service
-from ..services import schedules
 from ..services.channels import PUBLISHERS
 from ..services.validation import Errors
-from ..timeutil import describe_rule
 from ..web.access import current_workspace, require
 from ..web.forms import add_errors, zone_names
 from ..web.htmx import int_arg, render, wants_fragment
@@ -34,35 +31,18 @@ def _get(post_id: int) -> Post:
 
 
 def _channels() -> list[Channel]:
-    return db.session.scalars(select(Channel).where(
-        Channel.workspace_id == current_workspace().id).order_by(Channel.name, Channel.id)).all()
+    return channels.of_workspace(current_workspace().id)
 
 
 @bp.get("/posts")
 def posts():
     workspace = current_workspace()
     status = request.args.get("status") or None
-    if status is not None and status not in POST_STATUSES:
-        abort(400, description=f"Unknown status “{status[:40]}”.")
-    query = select(Post).where(Post.workspace_id == workspace.id)
-    if status:
-        query = query.where(Post.status == status)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(int_arg("page"), pages)
-    rows = db.session.scalars(query.order_by(Post.id.desc())
-                              .limit(PER_PAGE).offset((page - 1) * PER_PAGE)).all()
-    counts = dict(db.session.execute(select(Post.status, func.count()).where(
-        Post.workspace_id == workspace.id).group_by(Post.status)).all())
-    return render("posts/posts.html", "posts/_posts_table.html", posts=rows, status=status,
-                  statuses=POST_STATUSES, counts=counts, total=total, page=page, pages=pages,
-                  next_runs={p.id: _next_run(p) for p in rows})
-
-
-def _next_run(post: Post):
-    runs = [s.next_run_at for s in post.schedules
-            if s.status == "active" and s.next_run_at is not None]
-    return min(runs) if runs else None
+    listing = service.page_of(workspace.id, status, int_arg("page"), PER_PAGE)
+    return render("posts/posts.html", "posts/_posts_table.html", posts=listing.rows,
+                  status=status, statuses=POST_STATUSES, counts=listing.counts,
+                  total=listing.total, page=listing.page, pages=listing.pages,
+                  next_runs={p.id: service.next_run(p) for p in listing.rows})
 
 
 # The composer ----------------------------------------------------------------------------
@@ -292,12 +272,7 @@ def post_preview(post_id=None):
 @bp.get("/posts/<id:post_id>")
 def post_detail(post_id):
     post = _get(post_id)
-    upcoming = db.session.scalars(
-        select(Delivery).where(Delivery.post_id == post.id, Delivery.status.in_(OPEN))
-        .order_by(Delivery.next_attempt_at, Delivery.id)).all()
-    history = db.session.scalars(
-        select(Delivery).where(Delivery.post_id == post.id, Delivery.status.not_in(OPEN))
-        .order_by(Delivery.due_at.desc(), Delivery.id.desc()).limit(HISTORY_SHOWN)).all()
+    upcoming, history = service.deliveries_of(post, history=HISTORY_SHOWN)
     return render("posts/post_detail.html", post=post, upcoming=upcoming, history=history,
                   occurrences=service.occurrences(post, OCCURRENCES_SHOWN),
                   has_active=any(s.status == "active" for s in post.schedules),
@@ -340,14 +315,7 @@ def post_cancel(post_id):
     if request.method == "GET":
         if post.status == "cancelled":
             return redirect(url_for("posts.post_detail", post_id=post.id), 303)
-        pending = db.session.scalar(select(func.count()).where(
-            Delivery.post_id == post.id, Delivery.status.in_(OPEN)))
-        return render("posts/post_cancel.html", post=post, pending=pending)
+        upcoming, _ = service.deliveries_of(post, history=0)
+        return render("posts/post_cancel.html", post=post, pending=len(upcoming))
     return _act(post_id, service.cancel,
                 "Post cancelled. What was already published stays published.")
-
-
-@bp.app_template_filter("recurrence")
-def describe_recurrence(rule: str | None) -> str:
-    """A schedule's RRULE in words, for templates."""
-    return describe_rule(rule)

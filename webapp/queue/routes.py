@@ -11,6 +11,7 @@ from ..errors import Conflict, DomainError, NotFound
 from ..extensions import db
 from ..models import Delivery
 from ..services import batch
+from ..services import channels as channel_service
 from ..services import deliveries as service
 from ..services import queue as listing
 from ..web.access import current_workspace, require, user_zone
@@ -26,7 +27,7 @@ def _row_context() -> dict:
 
 def _tabs_context(workspace_id: int) -> dict:
     """The filters, the narrowing conditions and the tab bar's counts."""
-    channels = listing.channels_of(workspace_id)
+    channels = channel_service.of_workspace(workspace_id)
     f = listing.read_filters(request.args, channels, int_arg("page"))
     where = listing.narrowing(workspace_id, f, user_zone())
     counts = listing.tab_counts(where)

@@ -22,6 +22,12 @@ RATE_LIMIT_MAX = 100_000  # posts per hour
 MASK = "•••"
 
 
+def of_workspace(workspace_id: int) -> list[Channel]:
+    """The workspace's channels, by name."""
+    return db.session.scalars(select(Channel).where(Channel.workspace_id == workspace_id)
+                              .order_by(Channel.name, Channel.id)).all()
+
+
 def get(workspace_id: int, channel_id) -> Channel:
     """The workspace's channel, or NotFound."""
     return in_workspace(Channel, workspace_id, channel_id, "channel")

@@ -1,17 +1,20 @@
 """Creating, changing, pausing and cancelling posts and their schedules."""
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from ..engine import jobs, planner, post_status
-from ..errors import Conflict, NotFound, ValidationError
+from ..errors import Conflict, DomainError, NotFound, ValidationError
 from ..extensions import db
 from ..models import (
     IN_JOB,
     INACTIVE_POSTS,
     MAX_ID,
     OPEN,
+    POST_STATUSES,
     UNTRIED,
     WAITING,
     Campaign,
@@ -382,3 +385,48 @@ def move(post: Post, user_id: int | None, local: str, timezone: str | None = Non
         "at": local, "timezone": timezone or current.timezone, "recurrence": current.rrule,
         "until": current.until_local.isoformat() if current.until_local else None,
         "count": current.count}})
+
+
+@dataclass
+class Page:
+    rows: list[Post]
+    total: int
+    page: int
+    pages: int
+    counts: dict[str, int]     # posts per status, whatever the status asked for
+
+
+def page_of(workspace_id: int, status: str | None, page: int, per_page: int) -> Page:
+    """One page of the workspace's posts, newest first, of one status or all (a status
+    that is not a post status is a DomainError: only a hand-made address has one)."""
+    if status is not None and status not in POST_STATUSES:
+        raise DomainError(f"Unknown status “{status[:40]}”.")
+    query = select(Post).where(Post.workspace_id == workspace_id)
+    if status:
+        query = query.where(Post.status == status)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    pages = max(1, -(-total // per_page))
+    page = min(page, pages)
+    rows = db.session.scalars(query.order_by(Post.id.desc())
+                              .limit(per_page).offset((page - 1) * per_page)).all()
+    counts = dict(db.session.execute(select(Post.status, func.count()).where(
+        Post.workspace_id == workspace_id).group_by(Post.status)).all())
+    return Page(rows, total, page, pages, counts)
+
+
+def next_run(post: Post) -> datetime | None:
+    """When the post's active schedules next fire, if they do."""
+    runs = [s.next_run_at for s in post.schedules
+            if s.status == "active" and s.next_run_at is not None]
+    return min(runs) if runs else None
+
+
+def deliveries_of(post: Post, history: int) -> tuple[list[Delivery], list[Delivery]]:
+    """The post's open deliveries (soonest first) and its `history` latest settled ones."""
+    upcoming = db.session.scalars(
+        select(Delivery).where(Delivery.post_id == post.id, Delivery.status.in_(OPEN))
+        .order_by(Delivery.next_attempt_at, Delivery.id)).all()
+    done = db.session.scalars(
+        select(Delivery).where(Delivery.post_id == post.id, Delivery.status.not_in(OPEN))
+        .order_by(Delivery.due_at.desc(), Delivery.id.desc()).limit(history)).all()
+    return upcoming, done

@@ -198,12 +198,6 @@ def page_of_rows(workspace_id: int, f: Filters, where: list, offset: int) -> lis
     return [by_id[i] for i in ids if i in by_id]
 
 
-def channels_of(workspace_id: int) -> list[Channel]:
-    """The workspace's channels by name (the channel filter's choices)."""
-    return db.session.scalars(select(Channel).where(Channel.workspace_id == workspace_id)
-                              .order_by(Channel.name, Channel.id)).all()
-
-
 def poll_seconds(delivery: Delivery) -> int | None:
     """How often a row asks for its delivery again: never once it is final."""
     if delivery.status in FINAL:

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask
 from flask_login import current_user
 
-from ..timeutil import resolve
+from ..timeutil import describe_rule, resolve
 from .access import user_zone
 
 
@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local)
     app.add_template_filter(wall)
     app.add_template_filter(iso)
+    app.add_template_filter(describe_rule, "recurrence")  # a schedule's RRULE in words
 
 
 def local(value: datetime | None, fmt: str = "%a %d %b %Y, %H:%M %Z") -> str:
