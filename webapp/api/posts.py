@@ -99,28 +99,30 @@ def update_post(post_id):
     return jsonify(_render(post))
 
 
+def _act(post_id: int, action):
+    """An editor's action on one post (cancel, pause, resume, publish now): the post after."""
+    require("editor")
+    return jsonify(_render(action(posts.get(g.workspace_id, post_id), g.user_id)))
+
+
 @bp.delete("/posts/<id:post_id>")
 def delete_post(post_id):
-    require("editor")
-    return jsonify(_render(posts.cancel(posts.get(g.workspace_id, post_id), g.user_id)))
+    return _act(post_id, posts.cancel)
 
 
 @bp.post("/posts/<id:post_id>/pause")
 def pause_post(post_id):
-    require("editor")
-    return jsonify(_render(posts.pause(posts.get(g.workspace_id, post_id), g.user_id)))
+    return _act(post_id, posts.pause)
 
 
 @bp.post("/posts/<id:post_id>/resume")
 def resume_post(post_id):
-    require("editor")
-    return jsonify(_render(posts.resume(posts.get(g.workspace_id, post_id), g.user_id)))
+    return _act(post_id, posts.resume)
 
 
 @bp.post("/posts/<id:post_id>/publish-now")
 def publish_now(post_id):
-    require("editor")
-    return jsonify(_render(posts.publish_now(posts.get(g.workspace_id, post_id), g.user_id)))
+    return _act(post_id, posts.publish_now)
 
 
 @bp.get("/posts/<id:post_id>/occurrences")

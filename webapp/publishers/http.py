@@ -27,7 +27,7 @@ from urllib3.util import parse_url
 
 from ..errors import ValidationError
 from ..timeutil import now_utc
-from .base import Publisher, PublishResult, clean_text
+from .base import Publisher, PublishResult, clean_text, external_ref
 
 # The contract (API.md): 408, 429 and 5xx are transient; every other 4xx is permanent.
 TRANSIENT_STATUSES = {408, 429}
@@ -358,6 +358,22 @@ class HttpPublisher(Publisher):
                  resolve: Resolve | None = None):
         super().__init__(config, secrets, timeout=timeout, allow_private=allow_private)
         self.resolve = resolve or system_resolve
+
+    def result_of(self, response: "Reply | PublishResult") -> PublishResult:
+        """What send() answered, as the outcome of a publish: its failure (secrets
+        redacted), or success with the platform's reference to the new item if its reply
+        names one."""
+        if isinstance(response, PublishResult):
+            return self.redact(response)
+        failure = classify(response)
+        if failure:
+            return self.redact(failure)
+        try:
+            reply = response.json()
+        except ValueError:
+            reply = None
+        external_id, external_url = external_ref(reply)
+        return PublishResult(ok=True, external_id=external_id, external_url=external_url)
 
     def send(self, method: str, url: str, *, timeout: float | None = None,
              **kwargs) -> Reply | PublishResult:

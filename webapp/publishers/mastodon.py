@@ -3,7 +3,7 @@
 from urllib.parse import urljoin
 
 from ..errors import ValidationError
-from .base import Message, PublishResult, external_ref
+from .base import Message, PublishResult
 from .http import HttpPublisher, check_url, classify
 
 
@@ -36,17 +36,7 @@ class MastodonPublisher(HttpPublisher):
                        "visibility": self.config.get("visibility", "public")},
             headers={**self._auth(), "Idempotency-Key": message.idempotency_key},
         )
-        if isinstance(response, PublishResult):
-            return self.redact(response)
-        failure = classify(response)
-        if failure:
-            return self.redact(failure)
-        try:
-            status = response.json()
-        except ValueError:
-            status = None
-        external_id, external_url = external_ref(status)
-        return PublishResult(ok=True, external_id=external_id, external_url=external_url)
+        return self.result_of(response)
 
     def check(self) -> PublishResult:
         response = self.send("GET", self._url("/api/v1/accounts/verify_credentials"),

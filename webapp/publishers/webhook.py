@@ -4,8 +4,8 @@ import hashlib
 import hmac
 import json
 
-from .base import Message, PublishResult, external_ref
-from .http import HttpPublisher, check_url, classify
+from .base import Message, PublishResult
+from .http import HttpPublisher, check_url
 
 
 class WebhookPublisher(HttpPublisher):
@@ -37,17 +37,7 @@ class WebhookPublisher(HttpPublisher):
             digest = hmac.new(self.secrets["secret"].encode(), body, hashlib.sha256).hexdigest()
             headers["X-Herald-Signature"] = f"sha256={digest}"
         response = self.send("POST", self.config["url"], data=body, headers=headers)
-        if isinstance(response, PublishResult):
-            return self.redact(response)
-        failure = classify(response)
-        if failure:
-            return self.redact(failure)
-        try:
-            reply = response.json()
-        except ValueError:
-            reply = None
-        external_id, external_url = external_ref(reply)
-        return PublishResult(ok=True, external_id=external_id, external_url=external_url)
+        return self.result_of(response)
 
     def check(self) -> PublishResult:
         # A webhook has no side-effect-free probe; a HEAD tells whether anything answers.
