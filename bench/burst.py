@@ -11,19 +11,17 @@ Each post goes to every channel: 100 posts × 50 channels = 5,000 deliveries.
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.lateness import percentile, write_result
+from bench.receiver import Receiver
+from tests.servers import RedisServer
+from tests.stack import Stack
 
-from bench.lateness import percentile, write_result  # noqa: E402
-from bench.receiver import Receiver  # noqa: E402
-from tests.servers import RedisServer  # noqa: E402
-from tests.stack import Stack  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def rss_mb(pid: int) -> float:

@@ -16,7 +16,6 @@ import os
 import random
 import re
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -24,14 +23,13 @@ from pathlib import Path
 
 from sqlalchemy import event, update
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from webapp import create_app
+from webapp.extensions import db
+from webapp.models import Campaign, Channel, Delivery
+from webapp.services import posts
+from webapp.services.accounts import create_user
 
-from webapp import create_app  # noqa: E402
-from webapp.extensions import db  # noqa: E402
-from webapp.models import Campaign, Channel, Delivery  # noqa: E402
-from webapp.services import posts  # noqa: E402
-from webapp.services.accounts import create_user  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 ZONE = "Europe/Berlin"
 

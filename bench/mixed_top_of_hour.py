@@ -19,7 +19,6 @@ import heapq
 import multiprocessing
 import re
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -29,17 +28,16 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.lateness import percentile, write_result  # noqa: E402
-from bench.receiver import Receiver  # noqa: E402
-from tests.servers import (  # noqa: E402
+from bench.lateness import percentile, write_result
+from bench.receiver import Receiver
+from tests.servers import (
     RedisServer,
     create_postgres_database,
     drop_postgres_database,
 )
-from tests.stack import Stack  # noqa: E402
+from tests.stack import Stack
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # The spread posts are made this many seconds before their time, in turn.
 SPREAD_LEADS = (3, 5, 8, 11, 15)

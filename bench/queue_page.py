@@ -19,22 +19,20 @@ import argparse
 import json
 import random
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import insert, text
+
+from webapp import create_app
+from webapp.extensions import db
+from webapp.models import Channel, Delivery, Notification, Post
+from webapp.services.accounts import create_user
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from sqlalchemy import insert, text  # noqa: E402
-
-from webapp import create_app  # noqa: E402
-from webapp.extensions import db  # noqa: E402
-from webapp.models import Channel, Delivery, Notification, Post  # noqa: E402
-from webapp.services.accounts import create_user  # noqa: E402
 
 PROPOSED_INDEXES = {
     "ix_delivery_workspace_status_next_attempt": ("workspace_id", "status", "next_attempt_at"),

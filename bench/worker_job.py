@@ -8,23 +8,21 @@ SimpleWorker draining their jobs against a local HTTP receiver (SQLite, a privat
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.platforms import Webhook  # noqa: E402
-from tests.servers import RedisServer  # noqa: E402
+from tests.platforms import Webhook
+from tests.servers import RedisServer
 from webapp import create_app
-from webapp.engine import jobs, planner  # noqa: E402
-from webapp.extensions import db  # noqa: E402
-from webapp.services import channels, posts  # noqa: E402
-from webapp.services.accounts import create_user  # noqa: E402
-from worker import HeraldWorker  # noqa: E402
+from webapp.engine import jobs, planner
+from webapp.extensions import db
+from webapp.services import channels, posts
+from webapp.services.accounts import create_user
+from worker import HeraldWorker
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main():
