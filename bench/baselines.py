@@ -14,7 +14,7 @@
 Every run has its own private redis-server on a free port (started and stopped here; the
 Redis on 6379 is never touched). Results go to bench/results/baselines.json.
 
-    .venv/bin/python bench/baselines.py [--posts 2000] [--window 60] [--jobs 5000]
+    .venv/bin/python -m bench.baselines [--posts 2000] [--window 60] [--jobs 5000]
                                         [--workers 2] [--only lateness|burst]
 """
 

@@ -18,7 +18,7 @@ while the planner is measured.
 
 Figures are printed and written to bench/results/bulk_schedule.json.
 
-    .venv/bin/python bench/bulk_schedule.py [--posts 10000] [--channels 50] [--days 6]
+    .venv/bin/python -m bench.bulk_schedule [--posts 10000] [--channels 50] [--days 6]
 """
 
 import argparse

@@ -4,7 +4,7 @@ how long after the due second the last one was received, lateness percentiles, l
 duplicated deliveries, and the resident memory of the web and worker processes after the
 burst.
 
-    .venv/bin/python bench/burst.py --channels 50 --posts 100 --workers 2
+    .venv/bin/python -m bench.burst --channels 50 --posts 100 --workers 2
 
 Each post goes to every channel: 100 posts × 50 channels = 5,000 deliveries.
 """

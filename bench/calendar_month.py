@@ -7,7 +7,7 @@ The workspace is built through the services in a temporary SQLite database; GET
 warm-up runs, wall time and this process's CPU time), counting the SQL statements each
 request runs.
 
-    .venv/bin/python bench/calendar_month.py [--posts 2000] [--runs 20]
+    .venv/bin/python -m bench.calendar_month [--posts 2000] [--runs 20]
 """
 
 import argparse

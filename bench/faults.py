@@ -6,8 +6,8 @@ TZ settings. Each scenario gets a fresh stack (web, workers, scheduler from the 
 a private redis-server, a SQLite file) and a local webhook endpoint that counts what it
 receives by Idempotency-Key and by content.
 
-    .venv/bin/python bench/faults.py                 # everything (about 5½ minutes)
-    .venv/bin/python bench/faults.py --only flushall restart
+    .venv/bin/python -m bench.faults                 # everything (about 5½ minutes)
+    .venv/bin/python -m bench.faults --only flushall restart
 
 The same scenarios, with short timers, are the tests in tests/reliability/. Results go
 to bench/results/faults.json; docs/reliability.md records them.

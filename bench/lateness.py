@@ -2,7 +2,7 @@
 a local HTTP receiver (bench/receiver.py). Posts are spread over a window of seconds;
 lateness is the time the receiver got the request minus the delivery's due time.
 
-    .venv/bin/python bench/lateness.py --posts 2000 --window 60 --workers 2
+    .venv/bin/python -m bench.lateness --posts 2000 --window 60 --workers 2
 """
 
 import argparse

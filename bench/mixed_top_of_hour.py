@@ -10,8 +10,8 @@ posts the API answered before their time: on a loaded machine some are not), how
 long the hour's posts took to drain, lost, duplicated and early deliveries, and how many
 RQ jobs the workers ran.
 
-    .venv/bin/python bench/mixed_top_of_hour.py --spread 300 --over 20 --burst 1000 --lead-in 35
-    .venv/bin/python bench/mixed_top_of_hour.py --spread 300 --over 20 --burst 1000 --lead-in 35 --database postgresql
+    .venv/bin/python -m bench.mixed_top_of_hour --spread 300 --over 20 --burst 1000 --lead-in 35
+    .venv/bin/python -m bench.mixed_top_of_hour --spread 300 --over 20 --burst 1000 --lead-in 35 --database postgresql
 """
 
 import argparse

@@ -12,7 +12,7 @@ asks for is missing from them, again with those created here (CREATE INDEX):
     delivery (workspace_id, status, next_attempt_at)   -- upcoming/publishing tabs, counts
     delivery (workspace_id, status, due_at)            -- failed/published/cancelled tabs
 
-    .venv/bin/python bench/queue_page.py [--deliveries 100000] [--runs 21]
+    .venv/bin/python -m bench.queue_page [--deliveries 100000] [--runs 21]
 """
 
 import argparse

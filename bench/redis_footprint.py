@@ -13,7 +13,7 @@ that server's own when empty. Target for Herald: <= 20 MB.
 
 Figures are printed and written to bench/results/redis_footprint.json.
 
-    .venv/bin/python bench/redis_footprint.py [--posts 100000] [--channels 20] [--days 365]
+    .venv/bin/python -m bench.redis_footprint [--posts 100000] [--channels 20] [--days 365]
 """
 
 import argparse

@@ -2,8 +2,8 @@
 SimpleWorker draining their jobs against a local HTTP receiver (SQLite, a private Redis).
 `--batch-size 1` gives the cost of one job per delivery, for comparison.
 
-    .venv/bin/python bench/worker_job.py --deliveries 300
-    .venv/bin/python bench/worker_job.py --deliveries 300 --batch-size 1
+    .venv/bin/python -m bench.worker_job --deliveries 300
+    .venv/bin/python -m bench.worker_job --deliveries 300 --batch-size 1
 """
 
 import argparse
