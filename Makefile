@@ -25,7 +25,7 @@ test: install
 	$(BIN)/python -m pytest -n 4 --dist worksteal
 
 lint: install
-	$(BIN)/ruff check webapp tests worker.py
+	$(BIN)/ruff check webapp tests bench worker.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

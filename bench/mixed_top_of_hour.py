@@ -1,4 +1,4 @@
-"""A busy top of the hour, with the real stack (web API → database → scheduler → workers →
+r"""A busy top of the hour, with the real stack (web API → database → scheduler → workers →
 a local HTTP receiver, bench/receiver.py): posts spread over the seconds before the hour go
 out while the API is busy taking the hour's posts, and then the hour's posts all fall due in
 the same second. Every post is made through the API shortly before its time (the spread
@@ -11,7 +11,8 @@ long the hour's posts took to drain, lost, duplicated and early deliveries, and 
 RQ jobs the workers ran.
 
     .venv/bin/python -m bench.mixed_top_of_hour --spread 300 --over 20 --burst 1000 --lead-in 35
-    .venv/bin/python -m bench.mixed_top_of_hour --spread 300 --over 20 --burst 1000 --lead-in 35 --database postgresql
+    .venv/bin/python -m bench.mixed_top_of_hour --spread 300 --over 20 --burst 1000 --lead-in 35 \
+        --database postgresql
 """
 
 import argparse
