@@ -195,6 +195,7 @@ def main() -> None:
             db.session.remove()
 
     out = ROOT / "bench" / "results" / "queue_page.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"{args.deliveries:,} deliveries ({fill_seconds:.1f} s to fill), "
           f"{args.runs} runs per page, p50 / p90 in ms:")
