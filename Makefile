@@ -25,26 +25,26 @@ test: install
 	$(BIN)/python -m pytest -n 4 --dist worksteal
 
 lint: install
-	$(BIN)/ruff check webapp tests worker.py
+	$(BIN)/ruff check webapp tests bench worker.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
 
 # Measurements with the real stack; figures go to bench/results/ and docs/benchmarks.md.
 bench: install
-	$(BIN)/python bench/worker_job.py --deliveries 300
-	$(BIN)/python bench/worker_job.py --deliveries 300 --batch-size 1
-	$(BIN)/python bench/lateness.py --posts 2000 --window 60 --workers 2
-	$(BIN)/python bench/burst.py --channels 50 --posts 100 --workers 2
-	$(BIN)/python bench/mixed_top_of_hour.py --spread 300 --over 20 --burst 1000 --lead-in 35
-	$(BIN)/python bench/mixed_top_of_hour.py --spread 300 --over 20 --burst 1000 --lead-in 35 --database postgresql
-	$(BIN)/python bench/baselines.py
-	$(BIN)/python bench/bulk_schedule.py
-	$(BIN)/python bench/redis_footprint.py
-	$(BIN)/python bench/calendar_month.py
-	$(BIN)/python bench/queue_page.py
+	$(BIN)/python -m bench.worker_job --deliveries 300
+	$(BIN)/python -m bench.worker_job --deliveries 300 --batch-size 1
+	$(BIN)/python -m bench.lateness --posts 2000 --window 60 --workers 2
+	$(BIN)/python -m bench.burst --channels 50 --posts 100 --workers 2
+	$(BIN)/python -m bench.mixed_top_of_hour --spread 300 --over 20 --burst 1000 --lead-in 35
+	$(BIN)/python -m bench.mixed_top_of_hour --spread 300 --over 20 --burst 1000 --lead-in 35 --database postgresql
+	$(BIN)/python -m bench.baselines
+	$(BIN)/python -m bench.bulk_schedule
+	$(BIN)/python -m bench.redis_footprint
+	$(BIN)/python -m bench.calendar_month
+	$(BIN)/python -m bench.queue_page
 
 # Fault injection against the real stack (Redis flushed, restarted and frozen, workers
 # killed, platforms failing); the short scenarios also run in `make test` (tests/reliability).
 faults: install
-	$(BIN)/python bench/faults.py
+	$(BIN)/python -m bench.faults

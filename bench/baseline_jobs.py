@@ -1,9 +1,9 @@
 """Jobs for bench/baselines.py: what a user of plain RQ + rq-scheduler would run.
 
-The RQ workers import this module by name (`baseline_jobs`), with bench/ on their import
-path. It uses only the standard library's http.client: RQ's default worker imports the job's
-module again in every forked child, and `requests` alone takes ~0.15 s to import, which
-would measure imports rather than scheduling.
+The RQ workers import this module by name (`bench.baseline_jobs`), with the repository root
+on their import path. It uses only the standard library's http.client: RQ's default worker
+imports the job's module again in every forked child, and `requests` alone takes ~0.15 s to
+import, which would measure imports rather than scheduling.
 """
 
 import http.client

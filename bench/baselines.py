@@ -14,7 +14,7 @@
 Every run has its own private redis-server on a free port (started and stopped here; the
 Redis on 6379 is never touched). Results go to bench/results/baselines.json.
 
-    .venv/bin/python bench/baselines.py [--posts 2000] [--window 60] [--jobs 5000]
+    .venv/bin/python -m bench.baselines [--posts 2000] [--window 60] [--jobs 5000]
                                         [--workers 2] [--only lateness|burst]
 """
 
@@ -34,15 +34,13 @@ from redis import Redis
 from rq import Queue, Worker
 from rq_scheduler import Scheduler
 
+from bench import baseline_jobs
+from tests.platforms import Webhook
+from tests.servers import RedisServer
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 BIN = Path(sys.executable).parent
-sys.path.insert(0, str(ROOT))
-
-import baseline_jobs  # noqa: E402  (bench/ is on sys.path: the workers import it the same way)
-
-from tests.platforms import Webhook  # noqa: E402
-from tests.servers import RedisServer  # noqa: E402
 
 # rq-scheduler's own default (`rqscheduler --interval`, and `Scheduler(interval=60)`).
 DEFAULT_INTERVAL = "default (60 s)"
@@ -59,12 +57,14 @@ class Processes:
 
     def __init__(self, workdir: Path, redis_url: str):
         self.workdir = workdir
-        self.env = {**os.environ, "PYTHONPATH": str(BENCH), "RQ_REDIS_URL": redis_url}
+        # From the repository root, as the bench itself runs: the jobs are
+        # `bench.baseline_jobs.*`, imported by that name in the workers.
+        self.env = {**os.environ, "PYTHONPATH": str(ROOT), "RQ_REDIS_URL": redis_url}
         self.started: list[subprocess.Popen] = []
 
     def start(self, name: str, *command: str) -> subprocess.Popen:
         with open(self.workdir / f"{name}-{len(self.started)}.log", "w") as log:
-            process = subprocess.Popen(command, env=self.env, cwd=BENCH, stdout=log,
+            process = subprocess.Popen(command, env=self.env, cwd=ROOT, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
         self.started.append(process)
         return process
@@ -90,7 +90,7 @@ def _signal_group(process: subprocess.Popen, sig) -> None:
 
 def rq_worker(processes: Processes, redis_url: str, worker_class: str, burst=False):
     return processes.start(
-        "worker", str(BIN / "rq"), "worker", "--url", redis_url, "--path", str(BENCH),
+        "worker", str(BIN / "rq"), "worker", "--url", redis_url, "--path", str(ROOT),
         "--worker-class", worker_class, "--logging_level", "WARNING",
         *(["--burst"] if burst else []))
 

@@ -18,7 +18,7 @@ while the planner is measured.
 
 Figures are printed and written to bench/results/bulk_schedule.json.
 
-    .venv/bin/python bench/bulk_schedule.py [--posts 10000] [--channels 50] [--days 6]
+    .venv/bin/python -m bench.bulk_schedule [--posts 10000] [--channels 50] [--days 6]
 """
 
 import argparse
@@ -27,7 +27,6 @@ import io
 import json
 import os
 import re
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -35,18 +34,16 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import requests
+from sqlalchemy import func, select
+
+from tests.servers import RedisServer
+from tests.stack import Stack
+from webapp import create_app
+from webapp.engine import planner
+from webapp.extensions import db
+from webapp.models import Delivery
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from sqlalchemy import func, select  # noqa: E402
-
-from tests.servers import RedisServer  # noqa: E402
-from tests.stack import Stack  # noqa: E402
-from webapp import create_app
-from webapp.engine import planner  # noqa: E402
-from webapp.extensions import db  # noqa: E402
-from webapp.models import Delivery  # noqa: E402
 
 EMAIL, PASSWORD = "bench@example.com", "bench-password"
 # The user's own zone (an empty cell) and three others, in turn.

@@ -4,26 +4,24 @@ how long after the due second the last one was received, lateness percentiles, l
 duplicated deliveries, and the resident memory of the web and worker processes after the
 burst.
 
-    .venv/bin/python bench/burst.py --channels 50 --posts 100 --workers 2
+    .venv/bin/python -m bench.burst --channels 50 --posts 100 --workers 2
 
 Each post goes to every channel: 100 posts × 50 channels = 5,000 deliveries.
 """
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.lateness import percentile, write_result
+from bench.receiver import Receiver
+from tests.servers import RedisServer
+from tests.stack import Stack
 
-from bench.lateness import percentile, write_result  # noqa: E402
-from bench.receiver import Receiver  # noqa: E402
-from tests.servers import RedisServer  # noqa: E402
-from tests.stack import Stack  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def rss_mb(pid: int) -> float:

@@ -6,8 +6,8 @@ TZ settings. Each scenario gets a fresh stack (web, workers, scheduler from the 
 a private redis-server, a SQLite file) and a local webhook endpoint that counts what it
 receives by Idempotency-Key and by content.
 
-    .venv/bin/python bench/faults.py                 # everything (about 5½ minutes)
-    .venv/bin/python bench/faults.py --only flushall restart
+    .venv/bin/python -m bench.faults                 # everything (about 5½ minutes)
+    .venv/bin/python -m bench.faults --only flushall restart
 
 The same scenarios, with short timers, are the tests in tests/reliability/. Results go
 to bench/results/faults.json; docs/reliability.md records them.
@@ -16,7 +16,6 @@ to bench/results/faults.json; docs/reliability.md records them.
 import argparse
 import json
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -25,11 +24,10 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from tests.reliability import scenarios
+from tests.reliability.harness import Mailbox, Receiver, running_stack
 
-from tests.reliability import scenarios  # noqa: E402
-from tests.reliability.harness import Mailbox, Receiver, running_stack  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 # Only the retry delays are shortened (the default 60, 300, 1800 s would take half an
 # hour per failing post); everything else is Herald's default.

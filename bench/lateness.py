@@ -2,25 +2,23 @@
 a local HTTP receiver (bench/receiver.py). Posts are spread over a window of seconds;
 lateness is the time the receiver got the request minus the delivery's due time.
 
-    .venv/bin/python bench/lateness.py --posts 2000 --window 60 --workers 2
+    .venv/bin/python -m bench.lateness --posts 2000 --window 60 --workers 2
 """
 
 import argparse
 import json
 import statistics
-import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from bench.receiver import Receiver
+from tests.servers import RedisServer
+from tests.stack import Stack
 
-from bench.receiver import Receiver  # noqa: E402
-from tests.servers import RedisServer  # noqa: E402
-from tests.stack import Stack  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def percentile(values, p):

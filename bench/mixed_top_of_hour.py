@@ -1,4 +1,4 @@
-"""A busy top of the hour, with the real stack (web API → database → scheduler → workers →
+r"""A busy top of the hour, with the real stack (web API → database → scheduler → workers →
 a local HTTP receiver, bench/receiver.py): posts spread over the seconds before the hour go
 out while the API is busy taking the hour's posts, and then the hour's posts all fall due in
 the same second. Every post is made through the API shortly before its time (the spread
@@ -10,8 +10,9 @@ posts the API answered before their time: on a loaded machine some are not), how
 long the hour's posts took to drain, lost, duplicated and early deliveries, and how many
 RQ jobs the workers ran.
 
-    .venv/bin/python bench/mixed_top_of_hour.py --spread 300 --over 20 --burst 1000 --lead-in 35
-    .venv/bin/python bench/mixed_top_of_hour.py --spread 300 --over 20 --burst 1000 --lead-in 35 --database postgresql
+    .venv/bin/python -m bench.mixed_top_of_hour --spread 300 --over 20 --burst 1000 --lead-in 35
+    .venv/bin/python -m bench.mixed_top_of_hour --spread 300 --over 20 --burst 1000 --lead-in 35 \
+        --database postgresql
 """
 
 import argparse
@@ -19,7 +20,6 @@ import heapq
 import multiprocessing
 import re
 import statistics
-import sys
 import tempfile
 import threading
 import time
@@ -29,17 +29,16 @@ from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.lateness import percentile, write_result  # noqa: E402
-from bench.receiver import Receiver  # noqa: E402
-from tests.servers import (  # noqa: E402
+from bench.lateness import percentile, write_result
+from bench.receiver import Receiver
+from tests.servers import (
     RedisServer,
     create_postgres_database,
     drop_postgres_database,
 )
-from tests.stack import Stack  # noqa: E402
+from tests.stack import Stack
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # The spread posts are made this many seconds before their time, in turn.
 SPREAD_LEADS = (3, 5, 8, 11, 15)

@@ -13,7 +13,7 @@ that server's own when empty. Target for Herald: <= 20 MB.
 
 Figures are printed and written to bench/results/redis_footprint.json.
 
-    .venv/bin/python bench/redis_footprint.py [--posts 100000] [--channels 20] [--days 365]
+    .venv/bin/python -m bench.redis_footprint [--posts 100000] [--channels 20] [--days 365]
 """
 
 import argparse
@@ -21,7 +21,6 @@ import csv
 import io
 import json
 import os
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -30,16 +29,15 @@ from pathlib import Path
 from redis import Redis
 from rq_scheduler import Scheduler
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.servers import RedisServer  # noqa: E402
+from tests.servers import RedisServer
 from webapp import create_app
-from webapp.engine import jobs, planner  # noqa: E402
-from webapp.extensions import db  # noqa: E402
-from webapp.models import Channel  # noqa: E402
-from webapp.services import imports  # noqa: E402
-from webapp.services.accounts import create_user  # noqa: E402
+from webapp.engine import jobs, planner
+from webapp.extensions import db
+from webapp.models import Channel
+from webapp.services import imports
+from webapp.services.accounts import create_user
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_MB = 20
 MB = 2**20

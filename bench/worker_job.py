@@ -2,29 +2,27 @@
 SimpleWorker draining their jobs against a local HTTP receiver (SQLite, a private Redis).
 `--batch-size 1` gives the cost of one job per delivery, for comparison.
 
-    .venv/bin/python bench/worker_job.py --deliveries 300
-    .venv/bin/python bench/worker_job.py --deliveries 300 --batch-size 1
+    .venv/bin/python -m bench.worker_job --deliveries 300
+    .venv/bin/python -m bench.worker_job --deliveries 300 --batch-size 1
 """
 
 import argparse
 import json
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from tests.platforms import Webhook  # noqa: E402
-from tests.servers import RedisServer  # noqa: E402
+from tests.platforms import Webhook
+from tests.servers import RedisServer
 from webapp import create_app
-from webapp.engine import jobs, planner  # noqa: E402
-from webapp.extensions import db  # noqa: E402
-from webapp.services import channels, posts  # noqa: E402
-from webapp.services.accounts import create_user  # noqa: E402
-from worker import HeraldWorker  # noqa: E402
+from webapp.engine import jobs, planner
+from webapp.extensions import db
+from webapp.services import channels, posts
+from webapp.services.accounts import create_user
+from worker import HeraldWorker
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main():

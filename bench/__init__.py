@@ -1,0 +1,1 @@
+"""Benchmarks against the real stack, run as modules from the repository root."""
