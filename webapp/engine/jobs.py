@@ -80,10 +80,12 @@ def blocking_redis(socket_timeout: float) -> Redis:
 
 
 def queue() -> Queue:
+    """The RQ queue the workers publish from."""
     return Queue(current_app.config["HERALD_QUEUE"], connection=redis())
 
 
 def scheduler(interval: float = 1.0) -> Scheduler:
+    """rq-scheduler on the app's Redis: it holds each job until its second."""
     return Scheduler(queue_name=current_app.config["HERALD_QUEUE"], connection=redis(),
                      interval=interval)
 
@@ -203,11 +205,13 @@ def beat(role: str, name: str) -> None:
 
 
 def alive(role: str) -> list[str]:
+    """The names of the processes of `role` ("worker", "scheduler") with a live heartbeat."""
     prefix = f"{HEARTBEAT_PREFIX}{role}:"
     return [key.decode()[len(prefix):] for key in redis().scan_iter(prefix + "*", count=500)]
 
 
 def is_alive(role: str, name: str) -> bool:
+    """Whether the process `name` of `role` has a live heartbeat."""
     return bool(redis().exists(f"{HEARTBEAT_PREFIX}{role}:{name}"))
 
 

@@ -73,6 +73,8 @@ def send_later(notification_id: int) -> None:
 
 
 def recipients(workspace_id: int) -> list[str]:
+    """Where a workspace's failure notices are e-mailed: every member who can act on them
+    (not viewers), at their notification address or else their sign-in address."""
     rows = db.session.execute(
         select(User.notify_email, User.email).join(Membership)
         .where(Membership.workspace_id == workspace_id, Membership.role != "viewer"))

@@ -83,10 +83,12 @@ def skip_past(schedule: Schedule, now: datetime) -> None:
 
 
 def horizon_end(now: datetime | None = None) -> datetime:
+    """Until when deliveries have their jobs in Redis (HERALD_HORIZON_SECONDS ahead)."""
     return (now or now_utc()) + timedelta(seconds=current_app.config["HERALD_HORIZON_SECONDS"])
 
 
 def materialize_until(now: datetime | None = None) -> datetime:
+    """Until when occurrences have their Delivery rows (HERALD_MATERIALIZE_DAYS ahead)."""
     return (now or now_utc()) + timedelta(days=current_app.config["HERALD_MATERIALIZE_DAYS"])
 
 

@@ -77,6 +77,8 @@ class HeraldScheduler(Scheduler):
 
 
 def run(interval: float) -> None:
+    """The scheduler process (`flask --app webapp scheduler`): rq-scheduler polling every
+    `interval` seconds, with the planner beside it; started again if it stops."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s scheduler %(message)s")
     app = current_app._get_current_object()
     while True:

@@ -132,6 +132,7 @@ def create_user(email: str, password: str, workspace_name: str = "Default",
 
 
 def has_users() -> bool:
+    """Whether anybody has an account yet (sign-up is open only for the first)."""
     return db.session.scalar(select(User.id).limit(1)) is not None
 
 

@@ -24,6 +24,8 @@ MAX_BATCH = 100
 
 @dataclass
 class Outcome:
+    """What a batch did to one row."""
+
     delivery_id: int
     label: str
     done: bool
@@ -32,6 +34,8 @@ class Outcome:
 
 @dataclass
 class Action:
+    """A batch action as the queue shows and applies it."""
+
     verb: str            # what the summary says was done: "3 cancelled"
     button: str
     allowed: tuple       # delivery statuses the action applies to (per-row actions)

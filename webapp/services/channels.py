@@ -117,6 +117,7 @@ def _refuse_unsafe_characters(name: str, value: str, errors: Errors) -> None:
 
 
 def is_url_setting(key: str) -> bool:
+    """Whether a channel setting holds a URL (masked below admin: see shown_url)."""
     return key == "url" or key.endswith("_url")
 
 
@@ -154,6 +155,8 @@ def public_config(channel: Channel, full: bool = False) -> dict:
 
 
 def create(workspace_id: int, user_id: int | None, data: dict) -> Channel:
+    """A new channel from `data` (name, platform, config, ...); ValidationError naming
+    every wrong field, and nothing saved, otherwise."""
     channel = Channel(workspace_id=workspace_id, config={})
     _apply(channel, data, partial=False)
     db.session.add(channel)
@@ -165,6 +168,9 @@ def create(workspace_id: int, user_id: int | None, data: dict) -> Channel:
 
 
 def update(channel: Channel, user_id: int | None, data: dict) -> Channel:
+    """Change the fields `data` gives (secrets not given keep their values); a paused
+    channel's waiting deliveries leave their jobs (the planner gives them new ones once
+    it is resumed)."""
     before = {"name": channel.name, "paused": channel.paused, "config": dict(channel.config)}
     _apply(channel, data, partial=True)
     record(channel.workspace_id, "channel.updated", channel, user_id=user_id, before=before,
@@ -198,6 +204,7 @@ def delete(channel: Channel, user_id: int | None) -> None:
 
 
 def check(channel: Channel) -> PublishResult:
+    """Ask the platform whether the channel's settings work, publishing nothing."""
     try:
         return for_channel(channel).check()
     except ValidationError as exc:

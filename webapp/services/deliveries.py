@@ -48,6 +48,8 @@ def retry(delivery: Delivery, user_id: int | None) -> Delivery:
 
 
 def cancel(delivery: Delivery, user_id: int | None) -> Delivery:
+    """Cancel one waiting delivery (Conflict, reason WRONG_STATUS, if it is no longer
+    waiting)."""
     jobs.unschedule([delivery])
     if not _transition(delivery, WAITING, status="cancelled",
                        last_error="cancelled", finished_at=now_utc()):

@@ -38,6 +38,8 @@ SEPARATOR = re.compile(r"[;,]")
 
 @dataclass(frozen=True)
 class Problem:
+    """What is wrong with one cell or row of a CSV file."""
+
     row: int  # as a spreadsheet numbers it: the header is row 1
     column: str | None
     message: str

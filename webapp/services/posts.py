@@ -37,6 +37,7 @@ TITLE_MAX, BODY_MAX, TAG_MAX = 200, 100_000, 100
 
 
 def get(workspace_id: int, post_id) -> Post:
+    """The workspace's post, or NotFound."""
     return in_workspace(Post, workspace_id, post_id, "post")
 
 
@@ -144,6 +145,8 @@ def _channels(workspace_id: int, ids, errors: Errors) -> list[Channel]:
 
 
 def create(workspace_id: int, user_id: int | None, data: dict) -> Post:
+    """A new post (a draft, or scheduled with its schedule and channels) from `data`, as
+    the composer, the API and the CSV import give it; every wrong field at once."""
     fields, spec = _read(workspace_id, data, None)
     errors = Errors()
     if fields["status"] == "scheduled" and spec is None:
@@ -244,6 +247,8 @@ def _check_editable(post: Post, data: dict) -> None:
 
 
 def update_post(post: Post, user_id: int | None, data: dict) -> Post:
+    """Change what `data` gives of a post that may still change; its waiting deliveries
+    follow a new text, channel set or schedule."""
     _check_editable(post, data)
     fields, spec = _read(post.workspace_id, data, post)
     before = snapshot(post)
@@ -295,6 +300,7 @@ def cancel(post: Post, user_id: int | None) -> Post:
 
 
 def pause(post: Post, user_id: int | None) -> Post:
+    """Pause the post's active schedules: nothing goes out until it is resumed."""
     active = [s for s in post.schedules if s.status == "active"]
     if not active:
         raise Conflict("the post has no active schedule to pause", reason=NOT_ACTIVE)
@@ -389,6 +395,8 @@ def move(post: Post, user_id: int | None, local: str, timezone: str | None = Non
 
 @dataclass
 class Page:
+    """One page of a workspace's posts."""
+
     rows: list[Post]
     total: int
     page: int

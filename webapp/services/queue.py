@@ -34,6 +34,8 @@ SEARCH_IDS = 2000  # matching posts looked up one by one; more are a subquery
 
 @dataclass
 class Filters:
+    """The queue's tab, filters, sort and page, as the address gives them."""
+
     status: str = "upcoming"          # a tab, or one delivery status inside a tab
     channel_id: int | None = None
     q: str = ""

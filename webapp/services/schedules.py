@@ -30,6 +30,8 @@ WINDOW = timedelta(days=7)
 
 @dataclass
 class ScheduleSpec:
+    """A schedule as read and checked from input, before it is stored."""
+
     start_local: datetime  # naive wall time; fold=1 for the second of a repeated time
     timezone: str
     rrule: str | None
@@ -102,6 +104,7 @@ def parse(data, errors: Errors, prefix: str = "schedule.") -> ScheduleSpec | Non
 
 
 def first_occurrence(spec: ScheduleSpec) -> Occurrence | None:
+    """The schedule's first occurrence (None: the rule never fires)."""
     found = spec.pattern.occurrences(limit=1)
     return found[0] if found else None
 

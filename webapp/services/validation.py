@@ -38,6 +38,8 @@ class Errors:
 
 def integer(value, name: str, errors: Errors, *, low: int | None = None,
             high: int | None = None, required: bool = False) -> int | None:
+    """A whole number from JSON or a form (within low..high, at most MAX_ID), else None
+    with the problem added to `errors` under `name`."""
     if value is None or value == "":
         if required:
             errors.add(name, "is required")
@@ -70,6 +72,8 @@ def unstorable(value: str) -> str | None:
 
 
 def text(value, name: str, errors: Errors, *, max_length: int, required: bool = False) -> str:
+    """A string any database can store, at most `max_length` long, else "" with the problem
+    added to `errors` under `name`."""
     if value is None:
         value = ""
     if not isinstance(value, str):
