@@ -1,10 +1,8 @@
 """/api/v1/channels"""
 
 from flask import g, jsonify
-from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Channel
 from ..services import channels
 from . import bp, serializers
 from .auth import require
@@ -20,7 +18,7 @@ def create_channel():
 
 @bp.get("/channels")
 def list_channels():
-    query = select(Channel).where(Channel.workspace_id == g.workspace_id).order_by(Channel.id)
+    query = channels.search(g.workspace_id)
     return jsonify(serializers.paginate(query, serializers.channel, db.session))
 
 

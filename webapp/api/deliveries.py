@@ -20,23 +20,12 @@ MAX_STATS_DAYS = 366
 
 @bp.get("/deliveries")
 def list_deliveries():
-    query = select(Delivery).where(Delivery.workspace_id == g.workspace_id)
     status = request.args.get("status")
-    if status:
-        if status not in DELIVERY_STATUSES:
-            raise ValidationError.field("status",
-                                        f"must be one of {', '.join(DELIVERY_STATUSES)}")
-        query = query.where(Delivery.status == status)
-    for name, column in (("channel_id", Delivery.channel_id), ("post_id", Delivery.post_id)):
-        value = int_arg(name)
-        if value:
-            query = query.where(column == value)
+    if status and status not in DELIVERY_STATUSES:
+        raise ValidationError.field("status", f"must be one of {', '.join(DELIVERY_STATUSES)}")
     start, end = period_args()
-    if start:
-        query = query.where(Delivery.due_at >= start)
-    if end:
-        query = query.where(Delivery.due_at <= end)
-    query = query.order_by(Delivery.due_at, Delivery.id)
+    query = deliveries.search(g.workspace_id, status=status, channel_id=int_arg("channel_id"),
+                              post_id=int_arg("post_id"), start=start, end=end)
     return jsonify(serializers.paginate(query, serializers.delivery, db.session))
 
 

@@ -1,35 +1,21 @@
 """/api/v1/posts"""
 
-from datetime import UTC, datetime, timedelta
-
 from flask import g, jsonify, request
-from sqlalchemy import exists, select
 
 from ..errors import ValidationError
 from ..extensions import db
-from ..models import OPEN, Delivery, Post, Schedule, pattern_of, post_channels
-from ..models.posts import POST_STATUSES
+from ..models import POST_STATUSES, Post
 from ..services import posts
-from ..timeutil import now_utc
 from . import bp, serializers
 from .auth import require
 from .inputs import int_arg, json_body, period_args
 
 RECENT_DELIVERIES = 200
 MAX_OCCURRENCES = 100  # ?limit= of /posts/{id}/occurrences
-# Open-ended searches for occurrences look ten years ahead, and never past the calendar's
-# end (where converting to a local time would overflow).
-OPEN_ENDED = timedelta(days=3653)
-LATEST = datetime(9999, 12, 29, tzinfo=UTC)
 
 
 def _render(post: Post, upcoming_only: bool = False):
-    query = select(Delivery).where(Delivery.post_id == post.id)
-    if upcoming_only:
-        query = query.where(Delivery.status.in_(OPEN)).order_by(Delivery.due_at)
-    else:
-        query = query.order_by(Delivery.due_at.desc(), Delivery.id.desc())
-    return serializers.post(post, db.session.scalars(query.limit(RECENT_DELIVERIES)).all())
+    return serializers.post(post, posts.recent_deliveries(post, RECENT_DELIVERIES, upcoming_only))
 
 
 @bp.post("/posts")
@@ -41,50 +27,13 @@ def create_post():
 
 @bp.get("/posts")
 def list_posts():
-    query = select(Post).where(Post.workspace_id == g.workspace_id)
     status = request.args.get("status")
-    if status:
-        if status not in POST_STATUSES:
-            raise ValidationError.field("status", f"must be one of {', '.join(POST_STATUSES)}")
-        query = query.where(Post.status == status)
-    channel_id = int_arg("channel_id")
-    if channel_id:
-        query = query.where(exists().where(post_channels.c.post_id == Post.id,
-                                           post_channels.c.channel_id == channel_id))
-    campaign_id = int_arg("campaign_id")
-    if campaign_id:
-        query = query.where(Post.campaign_id == campaign_id)
+    if status and status not in POST_STATUSES:
+        raise ValidationError.field("status", f"must be one of {', '.join(POST_STATUSES)}")
     start, end = period_args()
-    if start or end:
-        query = query.where(Post.id.in_(_posts_with_occurrences(start, end)))
-    query = query.order_by(Post.id.desc())
+    query = posts.search(g.workspace_id, status=status, channel_id=int_arg("channel_id"),
+                         campaign_id=int_arg("campaign_id"), start=start, end=end)
     return jsonify(serializers.paginate(query, _render, db.session))
-
-
-def _posts_with_occurrences(start, end) -> list[int]:
-    """Ids of the workspace's posts with a delivery or a scheduled occurrence in [start, end]."""
-    deliveries = select(Delivery.post_id).where(Delivery.workspace_id == g.workspace_id)
-    if start:
-        deliveries = deliveries.where(Delivery.due_at >= start)
-    if end:
-        deliveries = deliveries.where(Delivery.due_at <= end)
-    ids = set(db.session.scalars(deliveries.distinct()))
-    schedules = db.session.scalars(
-        select(Schedule).join(Post).where(Post.workspace_id == g.workspace_id,
-                                          Schedule.status.in_(("active", "paused")),
-                                          Schedule.next_run_at.is_not(None)))
-    for schedule in schedules:
-        if schedule.post_id in ids:
-            continue
-        lower = max(start or now_utc(), schedule.next_run_at)
-        if lower >= LATEST:
-            continue
-        upper = min(end or LATEST, LATEST)
-        if end is None and lower < LATEST - OPEN_ENDED:
-            upper = lower + OPEN_ENDED
-        if pattern_of(schedule).between(lower, upper, limit=1):
-            ids.add(schedule.post_id)
-    return list(ids)
 
 
 @bp.get("/posts/<id:post_id>")

@@ -1,9 +1,10 @@
 """Users, workspaces and memberships."""
 
 import re
+from datetime import timedelta
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..engine.notifications import email_enabled
@@ -11,7 +12,7 @@ from ..errors import NotFound, ValidationError
 from ..extensions import db
 from ..models import ROLES, ApiToken, Membership, User, Workspace
 from ..models.audit import record
-from ..timeutil import zone
+from ..timeutil import now_utc, zone
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 MIN_PASSWORD = 8
@@ -170,3 +171,32 @@ def revoke_token(user: User, workspace: Workspace, token_id: int) -> ApiToken:
     db.session.delete(row)
     db.session.commit()
     return row
+
+
+# last_used_at is written at most this often per token: a write on every call would take
+# SQLite's write lock on every read-only request, and a minute is precise enough to see
+# whether a token is still in use.
+LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+def token_holder(token: str) -> tuple[ApiToken, Membership] | None:
+    """The API token given in plain text and its holder's membership of the token's
+    workspace; None for an unknown or revoked token, or a holder no longer a member."""
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(token)))
+    membership = row and db.session.scalar(select(Membership).where(
+        Membership.user_id == row.user_id, Membership.workspace_id == row.workspace_id))
+    return (row, membership) if row is not None and membership is not None else None
+
+
+def note_token_use(row: ApiToken) -> None:
+    """Record that the token was used, unless that was recorded less than a minute ago.
+    The conditional UPDATE keeps it to one write when parallel requests all see it stale."""
+    now = now_utc()
+    if row.last_used_at is not None and now - row.last_used_at < LAST_USED_PRECISION:
+        return
+    db.session.rollback()  # a GET's transaction only reads (database.reading)
+    db.session.execute(update(ApiToken).where(
+        ApiToken.id == row.id,
+        or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= now - LAST_USED_PRECISION))
+        .values(last_used_at=now).execution_options(synchronize_session=False))
+    db.session.commit()

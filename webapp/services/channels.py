@@ -22,6 +22,11 @@ RATE_LIMIT_MAX = 100_000  # posts per hour
 MASK = "•••"
 
 
+def search(workspace_id: int):
+    """The query for the workspace's channels in the order they were made (the API's)."""
+    return select(Channel).where(Channel.workspace_id == workspace_id).order_by(Channel.id)
+
+
 def of_workspace(workspace_id: int) -> list[Channel]:
     """The workspace's channels, by name."""
     return db.session.scalars(select(Channel).where(Channel.workspace_id == workspace_id)

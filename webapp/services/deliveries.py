@@ -1,6 +1,6 @@
 """Acting on single deliveries, and the figures of the queue."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Integer, cast, extract, func, select, update
 
@@ -19,6 +19,25 @@ WRONG_STATUS = "wrong_status"
 def get(workspace_id: int, delivery_id) -> Delivery:
     """The workspace's delivery, or NotFound."""
     return in_workspace(Delivery, workspace_id, delivery_id, "delivery")
+
+
+def search(workspace_id: int, *, status: str | None = None, channel_id: int | None = None,
+           post_id: int | None = None, start: datetime | None = None,
+           end: datetime | None = None):
+    """The query (by due time) for the workspace's deliveries of a status, channel and
+    post, due in [start, end]; each filter optional."""
+    query = select(Delivery).where(Delivery.workspace_id == workspace_id)
+    if status:
+        query = query.where(Delivery.status == status)
+    if channel_id:
+        query = query.where(Delivery.channel_id == channel_id)
+    if post_id:
+        query = query.where(Delivery.post_id == post_id)
+    if start:
+        query = query.where(Delivery.due_at >= start)
+    if end:
+        query = query.where(Delivery.due_at <= end)
+    return query.order_by(Delivery.due_at, Delivery.id)
 
 
 def _transition(delivery: Delivery, allowed: tuple, **values) -> bool:

@@ -2,9 +2,9 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 
 from ..engine import jobs, planner, post_status
 from ..errors import Conflict, DomainError, NotFound, ValidationError
@@ -23,6 +23,7 @@ from ..models import (
     Post,
     Schedule,
     pattern_of,
+    post_channels,
 )
 from ..models.audit import record
 from ..publishers import PUBLISHERS
@@ -438,3 +439,63 @@ def deliveries_of(post: Post, history: int) -> tuple[list[Delivery], list[Delive
         select(Delivery).where(Delivery.post_id == post.id, Delivery.status.not_in(OPEN))
         .order_by(Delivery.due_at.desc(), Delivery.id.desc()).limit(history)).all()
     return upcoming, done
+
+
+# Open-ended searches for occurrences look ten years ahead, and never past the calendar's
+# end (where converting to a local time would overflow).
+OPEN_ENDED = timedelta(days=3653)
+LATEST = datetime(9999, 12, 29, tzinfo=UTC)
+
+
+def search(workspace_id: int, *, status: str | None = None, channel_id: int | None = None,
+           campaign_id: int | None = None, start: datetime | None = None,
+           end: datetime | None = None):
+    """The query (newest first) for the workspace's posts of a status, on a channel, in a
+    campaign, and with a delivery or an occurrence in [start, end]; each filter optional."""
+    query = select(Post).where(Post.workspace_id == workspace_id)
+    if status:
+        query = query.where(Post.status == status)
+    if channel_id:
+        query = query.where(exists().where(post_channels.c.post_id == Post.id,
+                                           post_channels.c.channel_id == channel_id))
+    if campaign_id:
+        query = query.where(Post.campaign_id == campaign_id)
+    if start or end:
+        query = query.where(Post.id.in_(_with_occurrences(workspace_id, start, end)))
+    return query.order_by(Post.id.desc())
+
+
+def _with_occurrences(workspace_id: int, start, end) -> list[int]:
+    """Ids of the workspace's posts with a delivery or a scheduled occurrence in [start, end]."""
+    deliveries = select(Delivery.post_id).where(Delivery.workspace_id == workspace_id)
+    if start:
+        deliveries = deliveries.where(Delivery.due_at >= start)
+    if end:
+        deliveries = deliveries.where(Delivery.due_at <= end)
+    ids = set(db.session.scalars(deliveries.distinct()))
+    schedules = db.session.scalars(
+        select(Schedule).join(Post).where(Post.workspace_id == workspace_id,
+                                          Schedule.status.in_(("active", "paused")),
+                                          Schedule.next_run_at.is_not(None)))
+    for schedule in schedules:
+        if schedule.post_id in ids:
+            continue
+        lower = max(start or now_utc(), schedule.next_run_at)
+        if lower >= LATEST:
+            continue
+        upper = min(end or LATEST, LATEST)
+        if end is None and lower < LATEST - OPEN_ENDED:
+            upper = lower + OPEN_ENDED
+        if pattern_of(schedule).between(lower, upper, limit=1):
+            ids.add(schedule.post_id)
+    return list(ids)
+
+
+def recent_deliveries(post: Post, limit: int, upcoming_only: bool = False) -> list[Delivery]:
+    """The post's latest deliveries, or only its open ones, soonest first."""
+    query = select(Delivery).where(Delivery.post_id == post.id)
+    if upcoming_only:
+        query = query.where(Delivery.status.in_(OPEN)).order_by(Delivery.due_at)
+    else:
+        query = query.order_by(Delivery.due_at.desc(), Delivery.id.desc())
+    return db.session.scalars(query.limit(limit)).all()
