@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 from tzdata import IANA_VERSION
 
-from tests import conftest
-from tests.conftest import Api, soon, token_for
+from tests import helpers
+from tests.helpers import Api, soon, token_for
 from tests.platforms import Reply
 from tests.servers import free_port
 from webapp import create_app, queueing
@@ -945,7 +945,7 @@ def test_healthz_stale_heartbeats_are_down(app, client):
 
 
 def test_healthz_names_redis_and_database_when_down(app, tmp_path):
-    broken = create_app(conftest.test_config(
+    broken = create_app(helpers.app_config(
         f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}",
         f"redis://127.0.0.1:{free_port()}/0"))
     response = broken.test_client().get("/healthz")
@@ -1181,13 +1181,13 @@ def test_pathological_recurrences_are_answered_with_bounded_work(app, api, db_ba
     # Generous for the one rule that is accepted (a minutely rule materialised for
     # HERALD_MATERIALIZE_DAYS), far below a search that never ends.
     limit = 1_000_000
-    spec = {"config": {k: v for k, v in app.config.items() if k in conftest.test_config(
+    spec = {"config": {k: v for k, v in app.config.items() if k in helpers.app_config(
         "x", "y")} | {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]},
         "token": token, "bodies": bodies, "limit": limit}
     db.session.remove()
     # The timeout only keeps a hang from hanging the suite; the work bound is the check.
     done = subprocess.run([sys.executable, "-c", HANG_SCRIPT], input=json.dumps(spec),
-                          capture_output=True, text=True, timeout=600, cwd=conftest.ROOT)
+                          capture_output=True, text=True, timeout=600, cwd=helpers.ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     answers = json.loads(done.stdout.strip().splitlines()[-1])
     assert [a[1] for a in answers] == [422, 422, 422, 422, 422, 201], answers

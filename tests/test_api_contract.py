@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tests.conftest import soon
+from tests.helpers import soon
 from tests.platforms import Reply
 from tests.test_api import assert_error, deliveries_of, later, make_channel, make_post
 

@@ -7,19 +7,18 @@ import re
 
 import pytest
 
-from tests.conftest import Api, token_for
-from tests.test_pages import (
+from tests.factories import make_post, member, workspace_id
+from tests.helpers import (
     PASSWORD,
+    Api,
     count,
     error_for,
     input_value,
-    make_post,
-    member,
     page,
     show,
     sign_in,
     submit,
-    workspace_id,
+    token_for,
 )
 from webapp.extensions import db
 from webapp.models import Channel, Delivery

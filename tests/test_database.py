@@ -11,9 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from tests import conftest
-from tests.conftest import soon
-from tests.test_pages import sign_in
+from tests import helpers
+from tests.helpers import sign_in, soon
 from webapp import create_app, database, publishing
 from webapp.extensions import db
 from webapp.models import Delivery
@@ -97,7 +96,7 @@ def test_the_worker_s_writes_go_ahead_of_writers_that_came_before(app, write_loc
     than a second late. A HERALD_WRITES_FIRST process waits for the transaction in
     progress, and no writer that comes meanwhile starts before it."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    worker_app = create_app({**conftest.test_config(url, app.config["REDIS_URL"]),
+    worker_app = create_app({**helpers.app_config(url, app.config["REDIS_URL"]),
                              "HERALD_WRITES_FIRST": True})
     order, lock_order = [], threading.Lock()
 

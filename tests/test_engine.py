@@ -10,9 +10,9 @@ import pytest
 from rq_scheduler import Scheduler
 from sqlalchemy import func, select
 
-from tests.conftest import soon
+from tests.factories import workspace_id
+from tests.helpers import soon
 from tests.platforms import Reply
-from tests.test_pages import workspace_id
 from webapp import planner, publishing, queueing
 from webapp.extensions import db
 from webapp.models import Delivery, Notification, Post

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from tests.test_pages import make_post, sign_in, submit
+from tests.factories import make_post
+from tests.helpers import sign_in, submit
 from webapp.headers import CONTENT_SECURITY_POLICY
 
 POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

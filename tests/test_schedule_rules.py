@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import tzdata
 
-from tests.test_imports import table, upload
-from tests.test_pages import composer, count, page, sign_in, submit
+from tests.helpers import composer, count, page, sign_in, submit, table, upload
 from webapp import planner
 from webapp.errors import ValidationError
 from webapp.extensions import db

@@ -11,9 +11,9 @@ from importlib.metadata import version
 import pytest
 from sqlalchemy import event, select
 
-from tests import conftest
+from tests import helpers
+from tests.helpers import PASSWORD, csrf_token, error_for, page, show, sign_in, sign_out, submit
 from tests.stack import Stack
-from tests.test_pages import PASSWORD, csrf_token, error_for, page, show, sign_in, submit
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import ApiToken, AuditEvent, User, UserSession
@@ -29,10 +29,6 @@ HOSTILE_NEXT = [
     " //evil.example", "evil.example", "/\x00/evil.example", "/\x7f/evil.example",
     "/" + "a" * 3000,
 ]
-
-
-def sign_out(client):
-    return submit(client, "/logout", form_page="/")
 
 
 def cookies(response) -> dict[str, str]:
@@ -129,9 +125,9 @@ def test_behind_a_trusted_https_proxy_cookies_are_secure_and_hsts_is_sent(app, c
     assert all("Secure" not in c for c in cookies(response).values())
     assert "Strict-Transport-Security" not in response.headers
 
-    settings = conftest.test_config(app.config["SQLALCHEMY_DATABASE_URI"], redis_server.url)
+    settings = helpers.app_config(app.config["SQLALCHEMY_DATABASE_URI"], redis_server.url)
     proxied = create_app({**settings, "HERALD_TRUSTED_PROXIES": 1})
-    proxied.test_client_class = conftest.IsolatedClient
+    proxied.test_client_class = helpers.IsolatedClient
     client = proxied.test_client()
     # Flask-WTF checks the Referer of HTTPS form posts (browsers send it, same-origin).
     https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9",

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_pages import show, sign_in
-from tests.test_publishers import delivery_ids, schedule
+from tests.helpers import delivery_ids, schedule, show, sign_in
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "webhooks.md"
 
