@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from tests import servers
-from tests.helpers import PASSWORD, Api, IsolatedClient, app_config, token_for
+from tests.helpers import PASSWORD, Api, AuthActions, IsolatedClient, app_config, token_for
 from tests.platforms import Mastodon, Webhook
 from webapp import create_app, planner, queueing
 from webapp.extensions import db
@@ -72,6 +72,20 @@ def admin(app):
     user, workspace = create_user("admin@example.com", PASSWORD, "Acme", "admin",
                                   "Europe/Berlin")
     return user
+
+
+@pytest.fixture
+def auth(client):
+    """Signs the `client` in and out through the real forms: auth.login(), auth.login(
+    email=..., password=...), auth.logout()."""
+    return AuthActions(client)
+
+
+@pytest.fixture
+def signed_in(client, auth, admin):
+    """The `client`, signed in as the `admin` (admin@example.com)."""
+    assert auth.login().status_code == 302
+    return client
 
 
 @pytest.fixture

@@ -74,13 +74,6 @@ def undo_fields(body: str) -> dict:
 
 
 @pytest.fixture
-def signed_in(client, admin):
-    assert sign_in(client).status_code == 302
-    return client
-
-
-
-@pytest.fixture
 def second(admin, channel):
     return add_channel(admin, "Newsletter", color="#10b981",
                        config={"url": channel.config["url"]})

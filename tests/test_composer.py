@@ -25,14 +25,6 @@ from webapp.models import Delivery, Post
 HX = {"HX-Request": "true"}
 
 
-@pytest.fixture
-def signed_in(client, admin):
-    assert sign_in(client).status_code == 302
-    return client
-
-
-
-
 def preview(client, fields: dict, path: str = "/posts/preview", headers=HX):
     """POST the composer's fields to the preview, as HTMX does (token from the page)."""
     token = csrf_token(client, "/posts/new")

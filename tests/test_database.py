@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select, update
 
 from tests import helpers
-from tests.helpers import sign_in, soon
+from tests.helpers import soon
 from webapp import create_app, database, publishing
 from webapp.extensions import db
 from webapp.models import Delivery
@@ -67,9 +67,9 @@ def test_a_reader_does_not_wait_for_a_writer_holding_sqlite_s_lock(write_lock_he
         db.session.rollback()
 
 
-def test_pages_and_api_calls_that_read_do_not_wait_for_a_writer(api, client, admin,
+def test_pages_and_api_calls_that_read_do_not_wait_for_a_writer(api, client, auth, admin,
                                                                  hook_channel, write_lock_held):
-    assert sign_in(client).status_code == 302
+    assert auth.login().status_code == 302
     api.get("/channels")  # the token's last use is noted now, not during the lock
     with write_lock_held() as lock:
         for path in ("/", "/queue", "/calendar", "/channels"):

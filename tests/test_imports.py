@@ -21,12 +21,6 @@ from webapp.models import AuditEvent, Campaign, Delivery, Post, Schedule, post_c
 from webapp.services.imports import MAX_ROWS
 
 
-@pytest.fixture
-def signed_in(client, admin):
-    assert sign_in(client).status_code == 302
-    return client
-
-
 def problems(response) -> list[tuple[str, str, str]]:
     """The table of problems: (row, column, message) as shown."""
     found = re.findall(r'<td data-label="Row">(.*?)</td><td data-label="Column">(.*?)</td>'

@@ -19,7 +19,6 @@ from tests.helpers import (
     selected,
     show,
     sign_in,
-    sign_out,
     submit,
     textarea_value,
     tomorrow_at,
@@ -28,15 +27,6 @@ from tests.platforms import Reply
 from webapp.extensions import db
 from webapp.models import Channel, Delivery, Notification, Post, User
 from webapp.services import posts as post_service
-
-
-@pytest.fixture
-def signed_in(client, admin):
-    assert sign_in(client).status_code == 302
-    return client
-
-
-
 
 # Signing in ----------------------------------------------------------------------------------
 
@@ -69,8 +59,8 @@ def test_first_user_signs_up_and_later_visitors_cannot(app, client):
     assert response.status_code == 302 and count(User) == 1
 
 
-def test_sign_in_rejects_a_wrong_password_then_signs_in_and_out(client, admin):
-    response = sign_in(client, password="wrong password")
+def test_sign_in_rejects_a_wrong_password_then_signs_in_and_out(client, auth, admin):
+    response = auth.login(password="wrong password")
     assert response.status_code == 200
     assert "Wrong e-mail or password." in page(response)
     assert input_value(page(response), "email") == "admin@example.com"
@@ -80,16 +70,16 @@ def test_sign_in_rejects_a_wrong_password_then_signs_in_and_out(client, admin):
     assert response.status_code == 302 and response.location == "/deliveries"
     assert "admin@example.com" in show(client, "/")
 
-    assert sign_out(client).location == "/login"
+    assert auth.logout().location == "/login"
     assert client.get("/").status_code == 302
 
 
-def test_sign_in_never_redirects_to_another_site(client, admin):
+def test_sign_in_never_redirects_to_another_site(client, auth, admin):
     for target in ("//evil.example", "/\\evil.example", "https://evil.example/"):
         response = submit(client, f"/login?next={target}", {"email": "admin@example.com",
                                                              "password": PASSWORD})
         assert response.location == "/", target
-        sign_out(client)
+        auth.logout()
 
 
 # Dashboard -----------------------------------------------------------------------------------

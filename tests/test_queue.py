@@ -28,13 +28,6 @@ HX = {"HX-Request": "true"}
 ROW = re.compile(r'<tr id="delivery-(\d+)"')
 
 
-@pytest.fixture
-def signed_in(client, admin):
-    assert sign_in(client).status_code == 302
-    return client
-
-
-
 def rows(body: str) -> list[int]:
     return [int(i) for i in ROW.findall(body)]
 
