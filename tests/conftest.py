@@ -1,5 +1,6 @@
-"""Fixtures: a private real Redis, SQLite and PostgreSQL legs, an app per test, an API
-client with a token, local platform servers, and an in-process worker."""
+"""Fixtures: a private real Redis, SQLite and PostgreSQL legs, an app per test, the client
+signed in (`signed_in`) or signing in and out (`auth`), an API client with a token, local
+platform servers, and an in-process worker. Helpers: tests/helpers.py, tests/factories.py."""
 
 import time
 
