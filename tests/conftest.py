@@ -1,22 +1,19 @@
-"""Fixtures: a private real Redis, SQLite and PostgreSQL legs, an app per test, an API
-client with a token, local platform servers, and an in-process worker."""
+"""Fixtures: a private real Redis, SQLite and PostgreSQL legs, an app per test, the client
+signed in (`signed_in`) or signing in and out (`auth`), an API client with a token, local
+platform servers, and an in-process worker. Helpers: tests/helpers.py, tests/factories.py."""
 
-import contextvars
 import time
-from datetime import datetime, timedelta
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
-from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from tests import servers
+from tests.helpers import PASSWORD, Api, AuthActions, IsolatedClient, app_config, token_for
 from tests.platforms import Mastodon, Webhook
 from webapp import create_app
 from webapp.engine import jobs, planner
 from webapp.extensions import db
-from webapp.models import ApiToken, Channel, Delivery
+from webapp.models import Channel, Delivery
 from webapp.services.accounts import create_user
 from worker import HeraldWorker
 
@@ -47,54 +44,13 @@ def postgres_url():
     servers.drop_postgres_database(name)
 
 
-def test_config(database_url: str, redis_url: str) -> dict:
-    return {
-        "TESTING": True,
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": "test-secret-key",
-        "HERALD_ALLOW_PRIVATE_NETWORKS": True,
-        "HERALD_RETRY_DELAYS": [1, 1],
-        "HERALD_HTTP_TIMEOUT": 5.0,
-        "HERALD_QUEUE": "herald-test",
-        "SMTP_URL": "",
-        # Throttling counters apart from anything else in the private Redis.
-        "RATELIMIT_KEY_PREFIX": "herald-test-limits",
-    }
-
-
-IN_REQUEST = contextvars.ContextVar("in_request", default=False)
-
-
-class IsolatedClient(FlaskClient):
-    """Each request in its own application context and database session, as in a server.
-
-    The `app` fixture keeps an application context pushed for the whole test, and Flask
-    reuses it for every test-client request: `g` (with Flask-Login's cached user) would then
-    leak from one request, and one client, to the next. The test's own session ends its
-    transaction first (SQLite transactions take the write lock at BEGIN), and reloads what
-    it reads afterwards, so assertions see what the request wrote.
-    """
-
-    def open(self, *args, **kwargs):
-        if IN_REQUEST.get():  # following a redirect: already in the request's context
-            return super().open(*args, **kwargs)
-        db.session.rollback()
-
-        def run():
-            IN_REQUEST.set(True)
-            return FlaskClient.open(self, *args, **kwargs)
-
-        return contextvars.Context().run(run)
-
-
 @pytest.fixture
 def app(db_backend, redis_server, tmp_path, request):
     if db_backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'herald.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
-    app = create_app(test_config(url, redis_server.url))
+    app = create_app(app_config(url, redis_server.url))
     app.test_client_class = IsolatedClient
     with app.app_context():
         db.create_all()
@@ -115,32 +71,23 @@ def client(app):
 
 @pytest.fixture
 def admin(app):
-    user, workspace = create_user("admin@example.com", "correct horse", "Acme", "admin",
+    user, workspace = create_user("admin@example.com", PASSWORD, "Acme", "admin",
                                   "Europe/Berlin")
     return user
 
 
-class Api:
-    """The test client with a bearer token: api.post("/posts", json={...})."""
-
-    def __init__(self, client, token: str):
-        self.client = client
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def __getattr__(self, method):
-        def call(path, **kwargs):
-            headers = {**self.headers, **kwargs.pop("headers", {})}
-            return getattr(self.client, method)(f"/api/v1{path}", headers=headers, **kwargs)
-        return call
+@pytest.fixture
+def auth(client):
+    """Signs the `client` in and out through the real forms: auth.login(), auth.login(
+    email=..., password=...), auth.logout()."""
+    return AuthActions(client)
 
 
-def token_for(user, workspace_id) -> str:
-    from webapp.models import Workspace
-
-    row, plain = ApiToken.issue(user, db.session.get(Workspace, workspace_id))
-    db.session.add(row)
-    db.session.commit()
-    return plain
+@pytest.fixture
+def signed_in(client, auth, admin):
+    """The `client`, signed in as the `admin` (admin@example.com)."""
+    assert auth.login().status_code == 302
+    return client
 
 
 @pytest.fixture
@@ -224,13 +171,3 @@ class Runner:
 def runner(app):
     return Runner(app)
 
-
-def soon(seconds: float = 0.5, zone: str = "UTC") -> str:
-    """A local wall time `seconds` from now, for schedules that must fall due in a test."""
-    local = datetime.now(ZoneInfo(zone)) + timedelta(seconds=seconds)
-    # Schedules keep whole seconds: round up so the time is at least `seconds` away.
-    local = local.replace(microsecond=0) + timedelta(seconds=1)
-    return local.replace(tzinfo=None).isoformat()
-
-
-ROOT = Path(__file__).resolve().parent.parent

@@ -10,45 +10,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from tests.factories import add_channel, make_post, member, workspace_id
+from tests.helpers import csrf_token, show, sign_in
+from tests.helpers import page as text
 from webapp.extensions import db
-from webapp.models import Campaign, Channel, Delivery, Membership, Post, Schedule, User
+from webapp.models import Campaign, Delivery, Post, Schedule, User
 from webapp.services import posts as post_service
-from webapp.services.accounts import create_user
 
-PASSWORD = "correct horse"
 BERLIN = ZoneInfo("Europe/Berlin")
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 REF = re.compile(r'<li class="cal-item[^"]*"[^>]*data-ref="([^"]+)"')
 
 
 # Helpers ------------------------------------------------------------------------------------
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def token(client) -> str:
-    response = client.get("/calendar")
-    assert response.status_code == 200
-    return TOKEN.search(text(response)).group(1)
-
-
-def sign_in(client, email="admin@example.com"):
-    response = client.get("/login")
-    found = TOKEN.search(text(response))
-    return client.post("/login", data={"email": email, "password": PASSWORD,
-                                       "csrf_token": found.group(1)})
-
-
-def member(role: str, workspace: str = "Acme") -> User:
-    user, _ = create_user(f"{role}.{workspace.lower()}@example.com", PASSWORD, workspace, role,
-                          "Europe/Berlin")
-    return user
-
-
-def workspace_id(user: User) -> int:
-    return db.session.scalar(select(Membership.workspace_id).where(Membership.user_id == user.id))
-
 
 def local_day(days: int) -> date:
     return datetime.now(BERLIN).date() + timedelta(days=days)
@@ -58,12 +31,12 @@ def at(days: int, clock: str = "09:00") -> str:
     return f"{local_day(days).isoformat()}T{clock}"
 
 
-def make_post(user: User, channel_ids, at_local: str, recurrence=None, **fields) -> Post:
-    data = {"body": "Hello from the calendar", "channel_ids": list(channel_ids),
-            "schedule": {"at": at_local, "timezone": "Europe/Berlin",
-                         "recurrence": recurrence}}
-    data.update(fields)
-    return post_service.create(workspace_id(user), user.id, data)
+def calendar_post(user: User, channel_ids, at_local: str, recurrence=None, **fields) -> Post:
+    """A post at a Berlin wall time (once, or recurring by `recurrence`)."""
+    return make_post(user, channel_ids, **{
+        "body": "Hello from the calendar",
+        "schedule": {"at": at_local, "timezone": "Europe/Berlin", "recurrence": recurrence},
+        **fields})
 
 
 def deliveries(post_id: int) -> list[Delivery]:
@@ -80,18 +53,12 @@ def refs(body: str) -> list[str]:
     return REF.findall(body)
 
 
-def show(client, path: str, code: int = 200, **kwargs) -> str:
-    response = client.get(path, **kwargs)
-    assert response.status_code == code, (path, response.status_code)
-    return text(response)
-
-
 def week_of(day: date) -> str:
     return f"/calendar?view=week&date={day.isoformat()}&tz=Europe/Berlin"
 
 
 def move(client, ref: str, to: str, tz: str = "Europe/Berlin", *, hx: bool = True, **extra):
-    headers = {"X-CSRFToken": token(client)}
+    headers = {"X-CSRFToken": csrf_token(client, "/calendar")}
     if hx:
         headers["HX-Request"] = "true"
     return client.post("/calendar/move", data={"ref": ref, "to": to, "tz": tz, **extra},
@@ -107,25 +74,15 @@ def undo_fields(body: str) -> dict:
 
 
 @pytest.fixture
-def signed_in(client, admin):
-    assert sign_in(client).status_code == 302
-    return client
-
-
-
-@pytest.fixture
 def second(admin, channel):
-    other = Channel(workspace_id=workspace_id(admin), name="Newsletter", platform="webhook",
-                    color="#10b981", config={"url": channel.config["url"]})
-    db.session.add(other)
-    db.session.commit()
-    return other
+    return add_channel(admin, "Newsletter", color="#10b981",
+                       config={"url": channel.config["url"]})
 
 
 # Page and fragment ----------------------------------------------------------------------------
 
 def test_the_page_and_its_fragment_come_from_one_template(signed_in, admin, channel):
-    make_post(admin, [channel.id], at(1), title="Launch")
+    calendar_post(admin, [channel.id], at(1), title="Launch")
     page = signed_in.get("/calendar")
     assert page.status_code == 200 and "HX-Request" in page.headers["Vary"]
     body = text(page)
@@ -175,7 +132,7 @@ def test_month_week_and_day_views(signed_in, view, title):
 # What shows -----------------------------------------------------------------------------------
 
 def test_one_item_per_occurrence_lists_its_channels(signed_in, admin, channel, second):
-    post = make_post(admin, [channel.id, second.id], at(1, "09:30"), title="Two channels")
+    post = calendar_post(admin, [channel.id, second.id], at(1, "09:30"), title="Two channels")
     assert len(deliveries(post.id)) == 2
     body = show(signed_in, week_of(local_day(1)))
     items = [r for r in refs(body) if r.startswith(f"d-{post.id}-")]
@@ -190,7 +147,7 @@ def test_one_item_per_occurrence_lists_its_channels(signed_in, admin, channel, s
 
 def test_recurring_occurrences_are_expanded_beyond_the_materialised_ones(signed_in, admin,
                                                                          channel):
-    post = make_post(admin, [channel.id], at(1, "10:00"), "daily", title="Daily tip")
+    post = calendar_post(admin, [channel.id], at(1, "10:00"), "daily", title="Daily tip")
     materialised = {d.due_at for d in deliveries(post.id)}
     # The planner writes a week ahead of now; the first is tomorrow in Berlin.
     assert 6 <= len(materialised) <= 8
@@ -217,7 +174,7 @@ def test_recurring_occurrences_are_expanded_beyond_the_materialised_ones(signed_
 
 
 def test_a_paused_recurring_post_shows_paused(signed_in, admin, channel):
-    post = make_post(admin, [channel.id], at(1, "08:00"), "daily", title="Paused one")
+    post = calendar_post(admin, [channel.id], at(1, "08:00"), "daily", title="Paused one")
     post_service.pause(post, admin.id)
     body = show(signed_in, week_of(local_day(15)))
     assert body.count('class="cal-item st-paused"') == 7
@@ -229,10 +186,10 @@ def test_statuses_and_filters(signed_in, admin, channel, second):
     campaign = Campaign(workspace_id=workspace_id(admin), name="Winter sale", color="#f59e0b")
     db.session.add(campaign)
     db.session.commit()
-    sale = make_post(admin, [channel.id], at(2, "11:00"), title="Sale post",
-                     campaign_id=campaign.id)
-    news = make_post(admin, [second.id], at(2, "12:00"), title="News post")
-    failed = make_post(admin, [channel.id], at(2, "13:00"), title="Broken post")
+    sale = calendar_post(admin, [channel.id], at(2, "11:00"), title="Sale post",
+                         campaign_id=campaign.id)
+    news = calendar_post(admin, [second.id], at(2, "12:00"), title="News post")
+    failed = calendar_post(admin, [channel.id], at(2, "13:00"), title="Broken post")
     row = deliveries(failed.id)[0]
     row.status, row.attempts, row.last_error = "failed", 3, "HTTP 500"
     db.session.commit()
@@ -261,7 +218,7 @@ def test_statuses_and_filters(signed_in, admin, channel, second):
 
 
 def test_times_follow_the_zone_switch(signed_in, admin, channel):
-    make_post(admin, [channel.id], at(3, "09:00"), title="Morning in Berlin")
+    calendar_post(admin, [channel.id], at(3, "09:00"), title="Morning in Berlin")
     berlin_body = show(signed_in, week_of(local_day(3)))
     assert ">09:00</time>" in berlin_body and "times in Europe/Berlin" in berlin_body
     ny = show(signed_in, f"/calendar?view=week&date={local_day(3).isoformat()}"
@@ -294,13 +251,10 @@ def test_bad_addresses_get_a_clear_message(signed_in, query, message):
 
 
 def test_another_workspaces_items_never_show_or_move(signed_in, admin, channel):
-    outsider = member("admin", "Elsewhere")
-    theirs = Channel(workspace_id=workspace_id(outsider), name="Theirs", platform="webhook",
-                     config={"url": "http://127.0.0.1:9/"})
-    db.session.add(theirs)
-    db.session.commit()
-    secret = make_post(outsider, [theirs.id], at(2, "09:00"), title="Secret plans")
-    series = make_post(outsider, [theirs.id], at(1, "07:00"), "daily", title="Secret series")
+    outsider = member("admin", "Elsewhere", timezone="Europe/Berlin")
+    theirs = add_channel(outsider, "Theirs")
+    secret = calendar_post(outsider, [theirs.id], at(2, "09:00"), title="Secret plans")
+    series = calendar_post(outsider, [theirs.id], at(1, "07:00"), "daily", title="Secret series")
     due = deliveries(secret.id)[0].due_at
     d_ref = f"d-{secret.id}-{secret.schedules[0].id}-{int(due.timestamp())}"
     later = datetime.fromisoformat(at(20, "07:00")).replace(tzinfo=BERLIN)
@@ -322,8 +276,8 @@ def test_another_workspaces_items_never_show_or_move(signed_in, admin, channel):
 # The side panel --------------------------------------------------------------------------------
 
 def test_an_item_opens_in_the_side_panel(signed_in, admin, channel):
-    post = make_post(admin, [channel.id], at(2, "14:15"), title="Panel post",
-                     body="The whole text of the post.")
+    post = calendar_post(admin, [channel.id], at(2, "14:15"), title="Panel post",
+                         body="The whole text of the post.")
     ref = refs(show(signed_in, week_of(local_day(2))))[0]
     panel = signed_in.get(f"/calendar/item?ref={ref}&tz=Europe/Berlin",
                           headers={"HX-Request": "true"})
@@ -344,7 +298,7 @@ def test_an_item_opens_in_the_side_panel(signed_in, admin, channel):
 
 
 def test_an_occurrence_not_yet_planned_says_the_series_moves(signed_in, admin, channel):
-    make_post(admin, [channel.id], at(1, "10:00"), "weekly", title="Weekly")
+    calendar_post(admin, [channel.id], at(1, "10:00"), "weekly", title="Weekly")
     ref = next(r for r in refs(show(signed_in, week_of(local_day(29)))) if r.startswith("s-"))
     body = show(signed_in, f"/calendar/item?ref={ref}", headers={"HX-Request": "true"})
     assert "moving it moves the whole series" in body and "every week" in body
@@ -354,7 +308,7 @@ def test_an_occurrence_not_yet_planned_says_the_series_moves(signed_in, admin, c
 # Moving -----------------------------------------------------------------------------------------
 
 def test_move_a_one_off_post_and_undo(signed_in, admin, channel):
-    post = make_post(admin, [channel.id], at(2, "09:00"), title="Movable")
+    post = calendar_post(admin, [channel.id], at(2, "09:00"), title="Movable")
     ref = refs(show(signed_in, week_of(local_day(2))))[0]
     response = move(signed_in, ref, at(4, "16:30"))
     assert response.status_code == 200
@@ -372,14 +326,15 @@ def test_move_a_one_off_post_and_undo(signed_in, admin, channel):
     fields = undo_fields(text(response))
     assert fields["undo"] == "1" and fields["to"].startswith(at(2, "09:00"))
     again = signed_in.post("/calendar/move", data=fields,
-                           headers={"HX-Request": "true", "X-CSRFToken": token(signed_in)})
+                           headers={"HX-Request": "true",
+                                    "X-CSRFToken": csrf_token(signed_in, "/calendar")})
     assert again.status_code == 200 and "Undone." in text(again) and ">Redo</button>" in text(again)
     (delivery,) = [d for d in deliveries(post.id) if d.status == "pending"]
     assert berlin(delivery.due_at) == at(2, "09:00")
 
 
 def test_a_time_in_the_past_is_refused_and_nothing_changes(signed_in, admin, channel):
-    post = make_post(admin, [channel.id], at(2, "09:00"), title="Stays")
+    post = calendar_post(admin, [channel.id], at(2, "09:00"), title="Stays")
     ref = refs(show(signed_in, week_of(local_day(2))))[0]
     for to in (at(-1, "09:00"), (datetime.now(BERLIN) - timedelta(minutes=1))
                .strftime("%Y-%m-%dT%H:%M")):
@@ -401,7 +356,7 @@ def test_a_time_in_the_past_is_refused_and_nothing_changes(signed_in, admin, cha
 
 
 def test_move_one_occurrence_of_a_recurring_post(signed_in, admin, channel, second):
-    post = make_post(admin, [channel.id, second.id], at(1, "10:00"), "daily", title="Daily")
+    post = calendar_post(admin, [channel.id, second.id], at(1, "10:00"), "daily", title="Daily")
     schedule = post.schedules[0]
     before = {d.id: d.due_at for d in deliveries(post.id)}
     third = datetime.fromisoformat(at(3, "10:00")).replace(tzinfo=BERLIN).astimezone(UTC)
@@ -427,7 +382,7 @@ def test_move_one_occurrence_of_a_recurring_post(signed_in, admin, channel, seco
 
 
 def test_an_occurrence_not_yet_materialised_moves_the_whole_series(signed_in, admin, channel):
-    post = make_post(admin, [channel.id], at(1, "10:00"), "daily", title="Series")
+    post = calendar_post(admin, [channel.id], at(1, "10:00"), "daily", title="Series")
     old = post.schedules[0]
     far = datetime.fromisoformat(at(20, "10:00")).replace(tzinfo=BERLIN)
     ref = f"s-{old.id}-{int(far.timestamp())}"
@@ -446,7 +401,8 @@ def test_an_occurrence_not_yet_materialised_moves_the_whole_series(signed_in, ad
     assert show(signed_in, week_of(local_day(20))).count(">11:30</time>") == 7
     # Undo puts the series back at 10:00.
     again = signed_in.post("/calendar/move", data=undo_fields(text(response)),
-                           headers={"HX-Request": "true", "X-CSRFToken": token(signed_in)})
+                           headers={"HX-Request": "true",
+                                    "X-CSRFToken": csrf_token(signed_in, "/calendar")})
     assert again.status_code == 200 and "Undone." in text(again)
     db.session.expire_all()
     live = [s for s in db.session.get(Post, post.id).schedules if s.status == "active"]
@@ -455,9 +411,9 @@ def test_an_occurrence_not_yet_materialised_moves_the_whole_series(signed_in, ad
 
 
 def test_a_series_keeps_its_count(signed_in, admin, channel):
-    post = make_post(admin, [channel.id], at(1, "10:00"), "weekly", title="Five weeks",
-                     schedule={"at": at(1, "10:00"), "timezone": "Europe/Berlin",
-                               "recurrence": "weekly", "count": 5})
+    post = calendar_post(admin, [channel.id], at(1, "10:00"), "weekly", title="Five weeks",
+                         schedule={"at": at(1, "10:00"), "timezone": "Europe/Berlin",
+                                   "recurrence": "weekly", "count": 5})
     old = post.schedules[0]
     fourth = datetime.fromisoformat(at(22, "10:00")).replace(tzinfo=BERLIN)
     assert move(signed_in, f"s-{old.id}-{int(fourth.timestamp())}",
@@ -472,7 +428,7 @@ def test_a_series_keeps_its_count(signed_in, admin, channel):
     ("2027-10-31T02:30", "happens twice in Europe/Berlin"),
 ])
 def test_dst_gaps_and_folds_are_reported(signed_in, admin, channel, to, warning):
-    post = make_post(admin, [channel.id], at(2, "09:00"), "daily", title="Across DST")
+    post = calendar_post(admin, [channel.id], at(2, "09:00"), "daily", title="Across DST")
     schedule = post.schedules[0]
     second_day = datetime.fromisoformat(at(3, "09:00")).replace(tzinfo=BERLIN)
     response = move(signed_in, f"d-{post.id}-{schedule.id}-{int(second_day.timestamp())}", to)
@@ -487,11 +443,11 @@ def test_dst_gaps_and_folds_are_reported(signed_in, admin, channel, to, warning)
 
 
 def test_what_has_been_published_or_is_paused_does_not_move(signed_in, admin, channel):
-    done = make_post(admin, [channel.id], at(2, "09:00"), title="Done already")
+    done = calendar_post(admin, [channel.id], at(2, "09:00"), title="Done already")
     row = deliveries(done.id)[0]
     row.status, row.attempts = "published", 1
     db.session.commit()
-    paused = make_post(admin, [channel.id], at(2, "10:00"), title="On hold")
+    paused = calendar_post(admin, [channel.id], at(2, "10:00"), title="On hold")
     post_service.pause(paused, admin.id)
     body = show(signed_in, week_of(local_day(2)))
     for title in ("Done already", "On hold"):
@@ -506,7 +462,7 @@ def test_what_has_been_published_or_is_paused_does_not_move(signed_in, admin, ch
 
 
 def test_the_panel_follows_a_move_made_from_it(signed_in, admin, channel):
-    make_post(admin, [channel.id], at(2, "09:00"), title="From the panel")
+    calendar_post(admin, [channel.id], at(2, "09:00"), title="From the panel")
     ref = refs(show(signed_in, week_of(local_day(2))))[0]
     response = move(signed_in, ref, at(2, "20:00"), panel="1")
     body = text(response)
@@ -520,9 +476,10 @@ def test_the_panel_follows_a_move_made_from_it(signed_in, admin, channel):
 @pytest.mark.parametrize("role, can_move", [
     ("viewer", False), ("editor", True), ("approver", True), ("admin", True)])
 def test_role_grid(app, admin, channel, role, can_move):
-    post = make_post(admin, [channel.id], at(2, "09:00"), title="Team post")
+    post = calendar_post(admin, [channel.id], at(2, "09:00"), title="Team post")
     client = app.test_client()
-    sign_in(client, "admin@example.com" if role == "admin" else member(role).email)
+    sign_in(client, "admin@example.com" if role == "admin"
+            else member(role, timezone="Europe/Berlin").email)
     body = show(client, week_of(local_day(2)))
     assert "Team post" in body
     assert ('draggable="true"' in body) is can_move
@@ -538,7 +495,7 @@ def test_role_grid(app, admin, channel, role, can_move):
 
 
 def test_a_move_without_the_csrf_token_is_refused(signed_in, admin, channel):
-    post = make_post(admin, [channel.id], at(2, "09:00"))
+    post = calendar_post(admin, [channel.id], at(2, "09:00"))
     ref = refs(show(signed_in, week_of(local_day(2))))[0]
     for headers, data in (({"HX-Request": "true"}, {}),
                           ({"HX-Request": "true", "X-CSRFToken": "forged"}, {}),
@@ -558,8 +515,8 @@ def test_signed_out_visitors_go_to_sign_in(client, admin):
 
 
 def test_the_panel_describes_a_rule_as_the_post_page_does(signed_in, admin, channel):
-    post = make_post(admin, [channel.id], at(1, "10:00"), "FREQ=WEEKLY;BYDAY=MO,TH",
-                     title="Twice weekly")
+    post = calendar_post(admin, [channel.id], at(1, "10:00"), "FREQ=WEEKLY;BYDAY=MO,TH",
+                         title="Twice weekly")
     ref = next(r for r in refs(show(signed_in, week_of(local_day(8)))) if r.startswith("s-"))
     body = show(signed_in, f"/calendar/item?ref={ref}", headers={"HX-Request": "true"})
     assert "every week on Mon, Thu" in body and "custom rule" not in body.lower()

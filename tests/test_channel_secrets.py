@@ -7,19 +7,18 @@ import re
 
 import pytest
 
-from tests.conftest import Api, token_for
-from tests.test_pages import (
+from tests.factories import make_post, member, workspace_id
+from tests.helpers import (
     PASSWORD,
+    Api,
     count,
     error_for,
     input_value,
-    make_post,
-    member,
     page,
     show,
     sign_in,
     submit,
-    workspace_id,
+    token_for,
 )
 from webapp.extensions import db
 from webapp.models import Channel, Delivery
@@ -70,7 +69,7 @@ def test_the_api_masks_the_url_below_admin_only(client, api, secret_channel, web
             assert_no_secret(listed.get_data(as_text=True) + one.get_data(as_text=True), role)
 
 
-def test_a_password_saved_before_the_check_is_never_shown(client, api, admin, secret_channel,
+def test_a_password_saved_before_the_check_is_never_shown(client, auth, api, admin, secret_channel,
                                                          webhook):
     """The URL check refuses user:pass@ now; a row saved before it keeps its password out
     of every answer, admins' included."""
@@ -78,7 +77,7 @@ def test_a_password_saved_before_the_check_is_never_shown(client, api, admin, se
     db.session.commit()
     shown = f"http://hook-user:•••@{hostport(webhook)}/x"
     assert api.get(f"/channels/{secret_channel.id}").json["config"]["url"] == shown
-    assert sign_in(client).status_code == 302
+    assert auth.login().status_code == 302
     assert shown in html.unescape(show(client, "/channels"))
     edit = show(client, f"/channels/{secret_channel.id}/edit")
     assert input_value(edit, "url") == shown and "pa55word" not in edit
@@ -107,7 +106,7 @@ LINK = re.compile(r'(?:href|hx-get)="(/[^"#]*)"')
 
 
 @pytest.mark.parametrize("role", ["viewer", "editor"])
-def test_no_page_or_api_answer_below_admin_holds_the_url(app, client, admin, secret_channel,
+def test_no_page_or_api_answer_below_admin_holds_the_url(app, client, auth, admin, secret_channel,
                                                          role):
     """Every GET route (ids of real rows filled in) and every link the pages show, as a
     viewer and as an editor: the calendar panel, queue, post page and (for the editor) the
@@ -117,7 +116,7 @@ def test_no_page_or_api_answer_below_admin_holds_the_url(app, client, admin, sec
     ids = {"channel_id": secret_channel.id, "post_id": post.id, "delivery_id": delivery.id}
     user = member(role)
     api = Api(client, token_for(user, workspace_id(user)))
-    assert sign_in(client, user.email, PASSWORD).status_code == 302
+    assert auth.login(user.email, PASSWORD).status_code == 302
     todo = [rule.build({k: ids[k] for k in rule.arguments}, append_unknown=False)[1]
             for rule in app.url_map.iter_rules()
             if "GET" in rule.methods and rule.endpoint != "static"
@@ -156,9 +155,9 @@ HINT = "HERALD_ALLOW_PRIVATE_NETWORKS=1"
 @pytest.mark.parametrize("url", ["http://127.0.0.1:9/hook", "http://localhost/hook",
                                  "http://10.1.2.3/hook", "http://169.254.169.254/latest",
                                  "http://[::1]/hook"])
-def test_a_private_address_says_how_to_allow_it_and_keeps_the_input(strict, client, admin,
+def test_a_private_address_says_how_to_allow_it_and_keeps_the_input(strict, client, auth, admin,
                                                                     api, url):
-    assert sign_in(client).status_code == 302
+    assert auth.login().status_code == 302
     response = submit(client, "/channels", {"name": "Local", "platform": "webhook",
                                             "color": "#3b82f6", "url": url,
                                             "secret": "typed-secret"})
@@ -179,9 +178,9 @@ def test_a_private_address_says_how_to_allow_it_and_keeps_the_input(strict, clie
 
 @pytest.mark.parametrize("url", ["http://exa mple.com/hook", "ftp://example.com/hook",
                                  "not a url"])
-def test_a_malformed_url_does_not_mention_the_private_network_setting(strict, client, admin,
+def test_a_malformed_url_does_not_mention_the_private_network_setting(strict, client, auth, admin,
                                                                        url):
-    assert sign_in(client).status_code == 302
+    assert auth.login().status_code == 302
     response = submit(client, "/channels", {"name": "Bad", "platform": "webhook",
                                             "color": "#3b82f6", "url": url,
                                             "secret": "typed-secret"})
@@ -192,8 +191,8 @@ def test_a_malformed_url_does_not_mention_the_private_network_setting(strict, cl
     assert count(Channel) == 0
 
 
-def test_the_mastodon_token_is_kept_too(strict, client, admin):
-    assert sign_in(client).status_code == 302
+def test_the_mastodon_token_is_kept_too(strict, client, auth, admin):
+    assert auth.login().status_code == 302
     response = submit(client, "/channels", {"name": "Masto", "platform": "mastodon",
                                             "color": "#3b82f6",
                                             "instance_url": "http://192.168.1.20",

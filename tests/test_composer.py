@@ -6,14 +6,13 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.test_pages import (
+from tests.factories import add_channel, make_post, member
+from tests.helpers import (
     composer,
     count,
     csrf_token,
     error_for,
     input_value,
-    make_post,
-    member,
     page,
     show,
     sign_in,
@@ -21,17 +20,9 @@ from tests.test_pages import (
     tomorrow_at,
 )
 from webapp.extensions import db
-from webapp.models import Channel, Delivery, Post
+from webapp.models import Delivery, Post
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def signed_in(client, admin):
-    assert sign_in(client).status_code == 302
-    return client
-
-
 
 
 def preview(client, fields: dict, path: str = "/posts/preview", headers=HX):
@@ -193,10 +184,7 @@ def test_the_preview_answers_a_request_without_htmx_too(signed_in):
 
 def test_the_preview_of_another_workspaces_post_is_not_found(signed_in, channel):
     outsider = member("admin", "Elsewhere")
-    theirs = Channel(workspace_id=outsider.memberships[0].workspace_id, name="Theirs",
-                     platform="webhook", config={"url": "http://127.0.0.1:9/"})
-    db.session.add(theirs)
-    db.session.commit()
+    theirs = add_channel(outsider, "Theirs")
     post = make_post(outsider, [theirs.id])
     assert preview(signed_in, {}, f"/posts/{post.id}/preview").status_code == 404
     assert preview(signed_in, {}, "/posts/99999/preview").status_code == 404

@@ -11,9 +11,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from tests import conftest
-from tests.conftest import soon
-from tests.test_pages import sign_in
+from tests import helpers
+from tests.helpers import soon
 from webapp import create_app, database
 from webapp.engine import publishing
 from webapp.extensions import db
@@ -69,9 +68,9 @@ def test_a_reader_does_not_wait_for_a_writer_holding_sqlite_s_lock(write_lock_he
         db.session.rollback()
 
 
-def test_pages_and_api_calls_that_read_do_not_wait_for_a_writer(api, client, admin,
+def test_pages_and_api_calls_that_read_do_not_wait_for_a_writer(api, client, auth, admin,
                                                                  hook_channel, write_lock_held):
-    assert sign_in(client).status_code == 302
+    assert auth.login().status_code == 302
     api.get("/channels")  # the token's last use is noted now, not during the lock
     with write_lock_held() as lock:
         for path in ("/", "/queue", "/calendar", "/channels"):
@@ -98,7 +97,7 @@ def test_the_worker_s_writes_go_ahead_of_writers_that_came_before(app, write_loc
     than a second late. A HERALD_WRITES_FIRST process waits for the transaction in
     progress, and no writer that comes meanwhile starts before it."""
     url = app.config["SQLALCHEMY_DATABASE_URI"]
-    worker_app = create_app({**conftest.test_config(url, app.config["REDIS_URL"]),
+    worker_app = create_app({**helpers.app_config(url, app.config["REDIS_URL"]),
                              "HERALD_WRITES_FIRST": True})
     order, lock_order = [], threading.Lock()
 

@@ -10,9 +10,9 @@ import pytest
 from rq_scheduler import Scheduler
 from sqlalchemy import func, select
 
-from tests.conftest import soon
+from tests.factories import workspace_id
+from tests.helpers import soon
 from tests.platforms import Reply
-from tests.test_pages import workspace_id
 from webapp.engine import jobs, planner, publishing
 from webapp.extensions import db
 from webapp.models import Delivery, Notification, Post
@@ -66,7 +66,7 @@ def test_a_job_queued_by_an_earlier_version_still_publishes(api, hook_channel, w
     [d] = post["deliveries"]
     job = jobs.scheduler().job_class.fetch(delivery(d["id"]).job_id, connection=jobs.redis())
     assert job.func_name == jobs.PUBLISH_BATCH
-    job.func_name = "webapp.publishing.publish_batch"  # where publish_batch used to live
+    job.func_name = "webapp.engine.publishing.publish_batch"  # where publish_batch used to live
     job.save()
 
     [row] = runner.until_settled([d["id"]])

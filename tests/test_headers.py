@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from tests.test_pages import make_post, sign_in, submit
+from tests.factories import make_post
+from tests.helpers import submit
 from webapp.web.headers import CONTENT_SECURITY_POLICY
 
 POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -24,12 +25,6 @@ def assert_secured(response, *, private: bool = True) -> None:
         assert headers["Cache-Control"] == "no-store"
     else:
         assert "no-store" not in headers.get("Cache-Control", "")
-
-
-@pytest.fixture
-def signed_in(client, admin):
-    assert sign_in(client).status_code == 302
-    return client
 
 
 def test_the_policy_is_the_documented_one():
@@ -57,8 +52,8 @@ def test_signed_out_pages_and_redirects(client, admin):
     assert_secured(response)
 
 
-def test_a_successful_sign_in_redirect(client, admin):
-    response = sign_in(client)
+def test_a_successful_sign_in_redirect(client, auth, admin):
+    response = auth.login()
     assert response.status_code == 302
     assert_secured(response)
 

@@ -2,7 +2,6 @@
 database and planner: all rows or none, every problem listed, times as the composer reads
 them."""
 
-import csv
 import html
 import io
 import re
@@ -14,31 +13,12 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from tests.test_pages import count, csrf_token, member, page, show, sign_in, tomorrow_at
+from tests.factories import add_channel, member
+from tests.helpers import count, csrf_token, page, show, sign_in, table, tomorrow_at, upload
 from webapp.engine import planner
 from webapp.extensions import db
-from webapp.models import AuditEvent, Campaign, Channel, Delivery, Post, Schedule, post_channels
+from webapp.models import AuditEvent, Campaign, Delivery, Post, Schedule, post_channels
 from webapp.services.imports import MAX_ROWS
-
-
-@pytest.fixture
-def signed_in(client, admin):
-    assert sign_in(client).status_code == 302
-    return client
-
-
-def table(rows, header=("body", "at", "timezone", "channels")) -> str:
-    out = io.StringIO()
-    csv.writer(out).writerows([header, *rows])
-    return out.getvalue()
-
-
-def upload(client, content: str | bytes, filename: str = "posts.csv"):
-    """POST a file to the import form, as the browser does (token from the page)."""
-    raw = content.encode() if isinstance(content, str) else content
-    token = csrf_token(client, "/posts/import")
-    return client.post("/posts/import", content_type="multipart/form-data",
-                       data={"csrf_token": token, "file": (io.BytesIO(raw), filename)})
 
 
 def problems(response) -> list[tuple[str, str, str]]:
@@ -71,13 +51,9 @@ def utc(schedule: Schedule) -> str:
 
 
 @pytest.fixture
-def news(channel):
+def news(admin, channel):
     """A second channel of the workspace, named by name or id in the files below."""
-    row = Channel(workspace_id=channel.workspace_id, name="News", platform="webhook",
-                  config={"url": "http://127.0.0.1:9/"})
-    db.session.add(row)
-    db.session.commit()
-    return row
+    return add_channel(admin, "News")
 
 
 # Importing -----------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from tests import conftest, servers
+from tests import helpers, servers
 from webapp import create_app
 from webapp.extensions import db
 
@@ -37,7 +37,7 @@ def keep_logging():
 
 
 def upgrade_and_compare(url: str, redis_url: str = "redis://127.0.0.1:1/0"):
-    app = create_app(conftest.test_config(url, redis_url))
+    app = create_app(helpers.app_config(url, redis_url))
     runner = app.test_cli_runner()
     try:
         with app.app_context():
@@ -87,14 +87,14 @@ def test_the_schema_works_after_upgrade(tmp_path, redis_server):
     """The migrated schema (not create_all) takes a user, a channel and a post through the
     API, so the constraints the code relies on exist."""
     url = f"sqlite:///{tmp_path / 'migrated.db'}"
-    app = create_app(conftest.test_config(url, redis_server.url))
+    app = create_app(helpers.app_config(url, redis_server.url))
     try:
         with app.app_context():
             assert app.test_cli_runner().invoke(args=["db", "upgrade"]).exit_code == 0
             from webapp.services.accounts import create_user
 
             user, workspace = create_user("m@example.com", "correct horse", "M")
-            api = conftest.Api(app.test_client(), conftest.token_for(user, workspace.id))
+            api = helpers.Api(app.test_client(), helpers.token_for(user, workspace.id))
             channel = api.post("/channels", json={"name": "Hook", "platform": "webhook",
                                                   "config": {"url": "http://127.0.0.1:9/"}})
             assert channel.status_code == 201, channel.json

@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import select
 
-from tests.conftest import soon
+from tests.helpers import input_value, page, show, soon, submit
 from tests.platforms import Reply
 from tests.servers import free_port
 from webapp.engine import jobs
@@ -277,14 +277,12 @@ def test_long_and_multi_line_titles_still_notify(app, api, admin, webhook, smtp,
     assert all(recipients == ["admin@example.com"] for _, recipients, _, _ in smtp.messages)
 
 
-def test_settings_and_healthz_say_when_no_email_is_sent(app, client, admin):
+def test_settings_and_healthz_say_when_no_email_is_sent(app, client, auth, admin):
     """Without SMTP_URL nothing is e-mailed: the settings page says so instead of asking
     for an address, saving there keeps the stored one, and /healthz reports it."""
-    from tests.test_pages import input_value, page, show, sign_in, submit
-
     admin.notify_email = "alerts@example.com"
     db.session.commit()
-    assert sign_in(client).status_code == 302
+    assert auth.login().status_code == 302
     body = show(client, "/settings")
     assert "No e-mail is sent" in body and "SMTP_URL" in body
     assert input_value(body, "notify_email") is None

@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from tests import conftest
-from tests.conftest import Api, soon, token_for
+from tests import helpers
+from tests.helpers import Api, error_for, input_value, page, soon, submit, token_for
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Channel, Delivery
@@ -57,8 +57,8 @@ class Resolver:
 def strict(app):
     """A second app on the same database and Redis with HERALD_ALLOW_PRIVATE_NETWORKS off
     (the production default), and an API client for its admin."""
-    strict_app = create_app({**conftest.test_config(app.config["SQLALCHEMY_DATABASE_URI"],
-                                                    app.config["REDIS_URL"]),
+    strict_app = create_app({**helpers.app_config(app.config["SQLALCHEMY_DATABASE_URI"],
+                                                  app.config["REDIS_URL"]),
                              "HERALD_ALLOW_PRIVATE_NETWORKS": False})
     with strict_app.app_context():
         user, workspace = create_user("strict@example.com", "correct horse", "Strict")
@@ -283,11 +283,9 @@ def test_a_name_that_does_not_resolve_is_a_transient_failure(app, api, runner):
     assert row.status in ("retrying", "failed") and "cannot resolve" in row.last_error
 
 
-def test_the_channel_page_shows_the_refusal_and_keeps_the_input(app, client, admin):
-    from tests.test_pages import error_for, input_value, page, sign_in, submit
-
+def test_the_channel_page_shows_the_refusal_and_keeps_the_input(app, client, auth, admin):
     app.config["HERALD_ALLOW_PRIVATE_NETWORKS"] = False
-    assert sign_in(client).status_code == 302
+    assert auth.login().status_code == 302
     for url, words in (("http://[::7f00:1]:8080/hook", "HERALD_ALLOW_PRIVATE_NETWORKS=1"),
                        ("http://127.0.0.1:99999/hook", "port"),
                        # (NUL is refused before any form is read: test_schedule_rules.py)

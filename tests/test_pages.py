@@ -1,137 +1,32 @@
 """The server-rendered pages, through the test client with CSRF on, against the real app,
 database, Redis, worker and local platform servers."""
 
-import html
 import re
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
+from tests.factories import add_channel, make_post, member, workspace_id
+from tests.helpers import (
+    PASSWORD,
+    composer,
+    count,
+    csrf_token,
+    error_for,
+    input_value,
+    page,
+    selected,
+    show,
+    sign_in,
+    submit,
+    textarea_value,
+    tomorrow_at,
+)
 from tests.platforms import Reply
 from webapp.extensions import db
-from webapp.models import Channel, Delivery, Membership, Notification, Post, User
+from webapp.models import Channel, Delivery, Notification, Post, User
 from webapp.services import posts as post_service
-from webapp.services.accounts import create_user
-
-PASSWORD = "correct horse"
-TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-
-
-# Helpers ----------------------------------------------------------------------------------
-
-def page(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def show(client, path: str, **kwargs) -> str:
-    """GET a page that must render (200) and return its HTML."""
-    response = client.get(path, **kwargs)
-    assert response.status_code == 200, (path, response.status_code)
-    return page(response)
-
-
-def csrf_token(client, path: str = "/") -> str:
-    """The CSRF token from the form on `path`, as a browser would submit it."""
-    response = client.get(path)
-    assert response.status_code == 200, (path, response.status_code)
-    found = TOKEN.search(page(response))
-    assert found, f"no csrf_token on {path}"
-    return found.group(1)
-
-
-def submit(client, path: str, data: dict | None = None, *, form_page: str | None = None,
-           **kwargs):
-    """POST a form the way the browser does: with the token from the page that shows it."""
-    token = csrf_token(client, form_page or path)
-    return client.post(path, data={**(data or {}), "csrf_token": token}, **kwargs)
-
-
-def sign_in(client, email: str = "admin@example.com", password: str = PASSWORD):
-    return submit(client, "/login", {"email": email, "password": password})
-
-
-def sign_out(client):
-    return submit(client, "/logout", form_page="/")
-
-
-def error_for(body: str, field_id: str) -> str | None:
-    """The error shown next to an input (linked to it by aria-describedby), or None."""
-    found = re.search(rf'<p class="error" role="alert" id="{re.escape(field_id)}-error">(.*?)</p>',
-                      body, re.S)
-    return html.unescape(found.group(1)) if found else None
-
-
-def input_value(body: str, name: str) -> str | None:
-    tag = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*>', body)
-    if not tag:
-        return None
-    value = re.search(r'value="([^"]*)"', tag.group(0))
-    return html.unescape(value.group(1)) if value else ""
-
-
-def textarea_value(body: str, name: str) -> str | None:
-    found = re.search(rf'<textarea[^>]*name="{re.escape(name)}"[^>]*>(.*?)</textarea>', body, re.S)
-    return html.unescape(found.group(1)).lstrip("\r\n") if found else None
-
-
-def selected(body: str, name: str) -> str | None:
-    select_tag = re.search(rf'<select[^>]*name="{re.escape(name)}"[^>]*>(.*?)</select>', body,
-                           re.S)
-    option = select_tag and re.search(r'<option selected value="([^"]*)"|'
-                                      r'<option value="([^"]*)" selected', select_tag.group(1))
-    return html.unescape(option.group(1) or option.group(2)) if option else None
-
-
-def tomorrow_at(hour: int, zone: str = "Europe/Berlin") -> str:
-    day = datetime.now(ZoneInfo(zone)).date() + timedelta(days=1)
-    return f"{day.isoformat()}T{hour:02d}:00"
-
-
-def composer(channel_ids=(), **fields) -> dict:
-    """The composer's fields as the browser sends them, with defaults for a one-off post."""
-    data = {"title": "", "body": "Hello from Herald", "at": tomorrow_at(9),
-            "timezone": "Europe/Berlin", "recurrence": "none", "ends": "never",
-            "until": "", "count": "", "rrule": "", "priority": "5", "action": "schedule",
-            "channel_ids": [str(i) for i in channel_ids]}
-    data.update(fields)
-    return data
-
-
-def count(model, *where) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def member(role: str, workspace: str = "Acme") -> User:
-    user, _ = create_user(f"{role}.{workspace.lower()}@example.com", PASSWORD, workspace, role,
-                          "UTC")
-    return user
-
-
-def workspace_id(user: User) -> int:
-    return db.session.scalar(select(Membership.workspace_id).where(Membership.user_id == user.id))
-
-
-def make_post(user: User, channel_ids, **fields) -> Post:
-    """A post made the way the JSON API makes it (the pages are tested by the other tests)."""
-    data = {"body": "Hello", "channel_ids": list(channel_ids),
-            "schedule": {"at": tomorrow_at(9), "timezone": "Europe/Berlin",
-                         "recurrence": "daily"}}
-    data.update(fields)
-    return post_service.create(workspace_id(user), user.id, data)
-
-
-@pytest.fixture
-def signed_in(client, admin):
-    assert sign_in(client).status_code == 302
-    return client
-
-
-
 
 # Signing in ----------------------------------------------------------------------------------
 
@@ -164,8 +59,8 @@ def test_first_user_signs_up_and_later_visitors_cannot(app, client):
     assert response.status_code == 302 and count(User) == 1
 
 
-def test_sign_in_rejects_a_wrong_password_then_signs_in_and_out(client, admin):
-    response = sign_in(client, password="wrong password")
+def test_sign_in_rejects_a_wrong_password_then_signs_in_and_out(client, auth, admin):
+    response = auth.login(password="wrong password")
     assert response.status_code == 200
     assert "Wrong e-mail or password." in page(response)
     assert input_value(page(response), "email") == "admin@example.com"
@@ -175,16 +70,16 @@ def test_sign_in_rejects_a_wrong_password_then_signs_in_and_out(client, admin):
     assert response.status_code == 302 and response.location == "/deliveries"
     assert "admin@example.com" in show(client, "/")
 
-    assert sign_out(client).location == "/login"
+    assert auth.logout().location == "/login"
     assert client.get("/").status_code == 302
 
 
-def test_sign_in_never_redirects_to_another_site(client, admin):
+def test_sign_in_never_redirects_to_another_site(client, auth, admin):
     for target in ("//evil.example", "/\\evil.example", "https://evil.example/"):
         response = submit(client, f"/login?next={target}", {"email": "admin@example.com",
                                                              "password": PASSWORD})
         assert response.location == "/", target
-        sign_out(client)
+        auth.logout()
 
 
 # Dashboard -----------------------------------------------------------------------------------
@@ -429,10 +324,7 @@ def test_the_character_counter_follows_the_chosen_channels(signed_in, masto_chan
 
 def test_channels_of_another_workspace_cannot_be_chosen(signed_in, channel):
     outsider = member("admin", "Elsewhere")
-    theirs = Channel(workspace_id=workspace_id(outsider), name="Theirs", platform="webhook",
-                     config={"url": "http://127.0.0.1:9/"})
-    db.session.add(theirs)
-    db.session.commit()
+    theirs = add_channel(outsider, "Theirs")
     response = submit(signed_in, "/posts/new", composer([theirs.id]))
     assert response.status_code == 422
     assert f"unknown channel {theirs.id}" in page(response)
@@ -734,10 +626,7 @@ def test_viewers_can_look_at_everything(app, admin, channel):
 
 def test_another_workspaces_things_are_not_found(signed_in, admin, channel):
     outsider = member("admin", "Elsewhere")
-    theirs = Channel(workspace_id=workspace_id(outsider), name="Theirs", platform="webhook",
-                     config={"url": "http://127.0.0.1:9/"})
-    db.session.add(theirs)
-    db.session.commit()
+    theirs = add_channel(outsider, "Theirs")
     post = make_post(outsider, [theirs.id], body="Secret plans")
     delivery = db.session.scalar(select(Delivery.id).where(Delivery.post_id == post.id))
     for path in (f"/posts/{post.id}", f"/posts/{post.id}/edit", f"/posts/{post.id}/cancel",

@@ -10,8 +10,8 @@ from email.utils import format_datetime
 
 import pytest
 
-from tests import conftest
-from tests.conftest import Api, soon, token_for
+from tests import helpers
+from tests.helpers import Api, delivery_ids, schedule, soon, token_for
 from tests.platforms import Reply, Webhook
 from tests.servers import free_port
 from webapp import create_app
@@ -19,18 +19,6 @@ from webapp.engine import jobs, planner
 from webapp.extensions import db
 from webapp.models import Delivery
 from webapp.services.accounts import create_user
-
-
-def schedule(api, channel_ids, body="Hello from Herald", title="Launch", seconds=1.0, **extra):
-    response = api.post("/posts", json={"title": title, "body": body, "channel_ids": channel_ids,
-                                        "schedule": {"at": soon(seconds), "timezone": "UTC"},
-                                        **extra})
-    assert response.status_code == 201, response.json
-    return response.json
-
-
-def delivery_ids(post) -> list[int]:
-    return [d["id"] for d in post["deliveries"]]
 
 
 def api_delivery(api, delivery_id) -> dict:
@@ -376,8 +364,8 @@ def test_mastodon_instance_url_with_a_trailing_slash_or_path(api, mastodon, runn
 def strict(app):
     """An app with HERALD_ALLOW_PRIVATE_NETWORKS off (the production default) on the same
     database and Redis, and an API client for its admin."""
-    strict_app = create_app({**conftest.test_config(app.config["SQLALCHEMY_DATABASE_URI"],
-                                           app.config["REDIS_URL"]),
+    strict_app = create_app({**helpers.app_config(app.config["SQLALCHEMY_DATABASE_URI"],
+                                                  app.config["REDIS_URL"]),
                              "HERALD_ALLOW_PRIVATE_NETWORKS": False})
     with strict_app.app_context():
         user, workspace = create_user("strict@example.com", "correct horse", "Strict")

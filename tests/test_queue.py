@@ -2,7 +2,6 @@
 against the real app, database and Redis."""
 
 import re
-import uuid
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -10,58 +9,23 @@ import pytest
 from redis import Redis
 from sqlalchemy import select
 
-from tests.test_pages import (
-    PASSWORD,
-    count,
-    csrf_token,
+from tests.factories import (
+    add_channel,
+    add_delivery,
+    add_notification,
+    draft,
     make_post,
     member,
-    page,
-    show,
-    sign_in,
-    submit,
     workspace_id,
 )
+from tests.helpers import PASSWORD, count, csrf_token, page, show, sign_in, submit
 from webapp.engine import jobs
 from webapp.extensions import db
-from webapp.models import Channel, Delivery, Notification, Post, Schedule
+from webapp.models import Delivery, Notification, Schedule
 from webapp.timeutil import now_utc
 
 HX = {"HX-Request": "true"}
 ROW = re.compile(r'<tr id="delivery-(\d+)"')
-
-
-@pytest.fixture
-def signed_in(client, admin):
-    assert sign_in(client).status_code == 302
-    return client
-
-
-
-def add_channel(user, name: str) -> Channel:
-    other = Channel(workspace_id=workspace_id(user), name=name, platform="webhook",
-                    config={"url": "http://127.0.0.1:9/"})
-    db.session.add(other)
-    db.session.commit()
-    return other
-
-
-def draft(user, body: str = "Hello", **fields) -> Post:
-    """A post without a schedule: the tests add its deliveries themselves."""
-    return make_post(user, [], schedule=None, status="draft", body=body, **fields)
-
-
-def add(post: Post, channel: Channel, status: str = "pending", due: datetime | None = None,
-        **fields) -> Delivery:
-    """A delivery in any state, written directly (the engine's own tests make real ones)."""
-    due = due or now_utc() + timedelta(days=1)
-    delivery = Delivery(workspace_id=post.workspace_id, post_id=post.id, channel_id=channel.id,
-                        due_at=due, next_attempt_at=fields.pop("next_attempt_at", due),
-                        status=status, priority=fields.pop("priority", post.priority),
-                        idempotency_key=uuid.uuid4().hex, **fields)
-    db.session.add(delivery)
-    db.session.commit()
-    return delivery
 
 
 def rows(body: str) -> list[int]:
@@ -88,7 +52,7 @@ def tab_count(body: str, tab: str) -> int:
 
 def test_queue_page_fragment_and_old_address(signed_in, admin, channel):
     post = draft(admin, body="First thing")
-    add(post, channel)
+    add_delivery(post, channel)
     body = show(signed_in, "/queue")
     assert "<html" in body and "First thing" in body
     for label in ("Post text", "Channel", "Due from", "Due until", "Sort by"):
@@ -117,7 +81,7 @@ def test_queue_page_fragment_and_old_address(signed_in, admin, channel):
 @pytest.mark.postgres
 def test_tabs_hold_their_statuses_with_counts(signed_in, admin, channel):
     post = draft(admin)
-    made = {status: add(post, channel, status, last_error=f"error for {status}").id
+    made = {status: add_delivery(post, channel, status, last_error=f"error for {status}").id
             for status in ("pending", "queued", "retrying", "publishing", "failed",
                            "published", "cancelled")}
     body = show(signed_in, "/queue")
@@ -149,9 +113,9 @@ def test_filters_by_channel_text_and_dates_in_the_users_zone(signed_in, admin, c
     just_out = datetime(day.year, day.month, day.day, 23, 30, tzinfo=UTC)  # next day there
     spring = draft(admin, body="Spring sale: 50% off", title="Sale")
     news = draft(admin, body="Weekly news")
-    a = add(spring, channel, due=just_in)
-    b = add(spring, other, due=just_in)
-    c = add(news, channel, due=just_out)
+    a = add_delivery(spring, channel, due=just_in)
+    b = add_delivery(spring, other, due=just_in)
+    c = add_delivery(news, channel, due=just_out)
     assert sorted(rows(show(signed_in, "/queue"))) == sorted([a.id, b.id, c.id])
     assert sorted(rows(show(signed_in, f"/queue?channel={other.id}"))) == [b.id]
     assert sorted(rows(show(signed_in, "/queue?q=SALE"))) == sorted([a.id, b.id])
@@ -188,15 +152,16 @@ def test_sorting(signed_in, admin, channel):
     alpha = add_channel(admin, "Alpha")
     post = draft(admin)
     now = now_utc()
-    first = add(post, zulu, due=now + timedelta(hours=1), priority=2)
-    second = add(post, alpha, due=now + timedelta(hours=2), priority=9)
-    third = add(post, channel, due=now + timedelta(hours=3), priority=5)
+    first = add_delivery(post, zulu, due=now + timedelta(hours=1), priority=2)
+    second = add_delivery(post, alpha, due=now + timedelta(hours=2), priority=9)
+    third = add_delivery(post, channel, due=now + timedelta(hours=3), priority=5)
     assert rows(show(signed_in, "/queue")) == [first.id, second.id, third.id]
     assert rows(show(signed_in, "/queue?sort=-due")) == [third.id, second.id, first.id]
     assert rows(show(signed_in, "/queue?sort=priority")) == [second.id, third.id, first.id]
     assert rows(show(signed_in, "/queue?sort=channel")) == [second.id, third.id, first.id]
     # What is done reads latest first unless asked otherwise.
-    done = [add(post, channel, "published", due=now - timedelta(hours=h)).id for h in (3, 1, 2)]
+    done = [add_delivery(post, channel, "published", due=now - timedelta(hours=h)).id
+            for h in (3, 1, 2)]
     assert rows(show(signed_in, "/queue?status=published")) == [done[1], done[2], done[0]]
     assert rows(show(signed_in, "/queue?status=published&sort=due")) == [done[0], done[2],
                                                                             done[1]]
@@ -210,7 +175,7 @@ def test_sorting(signed_in, admin, channel):
 def test_pagination_keeps_the_filters(signed_in, admin, channel):
     post = draft(admin, body="Paged")
     start = now_utc() + timedelta(hours=1)
-    ids = [add(post, channel, due=start + timedelta(minutes=i)).id for i in range(120)]
+    ids = [add_delivery(post, channel, due=start + timedelta(minutes=i)).id for i in range(120)]
     first = show(signed_in, "/queue?q=paged")
     assert rows(first) == ids[:50] and "Page 1 of 3" in first
     assert "120 deliveries match the filters, 1–50 shown" in first
@@ -238,8 +203,8 @@ def test_batch_cancel_asks_first_then_says_what_happened(signed_in, admin, chann
     post = make_post(admin, [channel.id], body="Daily tip")  # a week of daily deliveries
     waiting = list(db.session.scalars(select(Delivery.id).where(Delivery.post_id == post.id)
                                       .order_by(Delivery.due_at)))
-    published = add(draft(admin, body="Old news"), channel, "published",
-                    due=now_utc() - timedelta(hours=1))
+    published = add_delivery(draft(admin, body="Old news"), channel, "published",
+                             due=now_utc() - timedelta(hours=1))
     chosen = [waiting[0], waiting[1], published.id]
 
     confirm = batch(signed_in, "cancel", chosen)
@@ -261,7 +226,7 @@ def test_batch_cancel_asks_first_then_says_what_happened(signed_in, admin, chann
 
 def test_batch_without_htmx_uses_a_confirmation_page_and_a_flash(signed_in, admin, channel):
     post = draft(admin, body="Plain form")
-    one, two = add(post, channel), add(post, channel)
+    one, two = add_delivery(post, channel), add_delivery(post, channel)
     token = csrf_token(signed_in, "/queue")
     data = {"action": "cancel", "ids": [str(one.id), str(two.id)], "csrf_token": token,
             "next": "/queue?q=plain"}
@@ -279,18 +244,18 @@ def test_batch_without_htmx_uses_a_confirmation_page_and_a_flash(signed_in, admi
 
 def test_retry_and_publish_now_skip_what_does_not_apply(signed_in, admin, channel):
     post = draft(admin, body="Mixed")
-    failed = add(post, channel, "failed", last_error="HTTP 400: rejected", attempts=1)
-    published = add(post, channel, "published")
-    waiting = add(post, channel, "pending")
+    failed = add_delivery(post, channel, "failed", last_error="HTTP 400: rejected", attempts=1)
+    published = add_delivery(post, channel, "published")
+    waiting = add_delivery(post, channel, "pending")
     response = batch(signed_in, "retry", [failed.id, published.id, waiting.id])
     assert "1 sent to retry, 1 skipped: already published, 1 skipped: not failed." in \
         page(response)
     assert status_of(failed.id) in ("pending", "queued")
 
     scheduled = make_post(admin, [channel.id], body="Scheduled")
-    later = add(scheduled, channel, "pending", due=now_utc() + timedelta(days=2))
-    cancelled = add(scheduled, channel, "cancelled")
-    unscheduled = add(draft(admin, body="Still a draft"), channel)
+    later = add_delivery(scheduled, channel, "pending", due=now_utc() + timedelta(days=2))
+    cancelled = add_delivery(scheduled, channel, "cancelled")
+    unscheduled = add_delivery(draft(admin, body="Still a draft"), channel)
     response = batch(signed_in, "publish_now", [later.id, cancelled.id, unscheduled.id])
     assert ("1 sent to publish now, 1 skipped: already cancelled, "
             "1 skipped: its post is a draft (schedule it first).") in page(response)
@@ -324,7 +289,7 @@ def test_pause_and_resume_act_on_the_posts(signed_in, admin, channel):
 def test_one_failing_row_never_stops_the_others_nor_gives_a_500(app, signed_in, admin,
                                                                   channel):
     post = draft(admin, body="Redis trouble")
-    one, two = add(post, channel), add(post, channel)
+    one, two = add_delivery(post, channel), add_delivery(post, channel)
     jobs.enqueue([one, two])  # they have jobs, which cancelling must remove
     working = app.extensions["herald.redis"] if "herald.redis" in app.extensions else None
     # A Redis that does not answer: cancelling must remove the job first, so it fails.
@@ -343,7 +308,7 @@ def test_one_failing_row_never_stops_the_others_nor_gives_a_500(app, signed_in, 
     assert "0 cancelled, 2 skipped: could not be changed (an unexpected error" in page(response)
     assert status_of(one.id) == status_of(two.id) == "pending"
     # The next batch works again, and a deleted row is only "not found".
-    gone = add(post, channel)
+    gone = add_delivery(post, channel)
     db.session.delete(gone)
     db.session.commit()
     response = batch(signed_in, "cancel", [one.id, gone.id, 987654], confirm="yes")
@@ -366,7 +331,7 @@ def test_empty_and_oversized_selections_are_explained(signed_in, admin, channel)
 
 def test_batch_without_the_csrf_token_is_refused(signed_in, admin, channel):
     post = draft(admin)
-    delivery = add(post, channel)
+    delivery = add_delivery(post, channel)
     for data in ({"action": "cancel", "confirm": "yes", "ids": [str(delivery.id)]},
                  {"action": "cancel", "confirm": "yes", "ids": [str(delivery.id)],
                   "csrf_token": "forged"}):
@@ -378,8 +343,8 @@ def test_batch_without_the_csrf_token_is_refused(signed_in, admin, channel):
 
 def test_viewers_see_the_queue_but_cannot_act(app, admin, channel):
     post = draft(admin, body="Look only")
-    delivery = add(post, channel)
-    failed = add(post, channel, "failed", last_error="boom")
+    delivery = add_delivery(post, channel)
+    failed = add_delivery(post, channel, "failed", last_error="boom")
     viewer = app.test_client()
     sign_in(viewer, member("viewer").email)
     body = show(viewer, "/queue")
@@ -397,13 +362,10 @@ def test_viewers_see_the_queue_but_cannot_act(app, admin, channel):
 
 def test_another_workspaces_deliveries_stay_out_of_reach(signed_in, admin, channel):
     outsider = member("admin", "Elsewhere")
-    theirs = Channel(workspace_id=workspace_id(outsider), name="Theirs", platform="webhook",
-                     config={"url": "http://127.0.0.1:9/"})
-    db.session.add(theirs)
-    db.session.commit()
+    theirs = add_channel(outsider, "Theirs")
     secret = draft(outsider, body="Secret plans")
-    delivery = add(secret, theirs)
-    failed = add(secret, theirs, "failed")
+    delivery = add_delivery(secret, theirs)
+    failed = add_delivery(secret, theirs, "failed")
     note = Notification(workspace_id=workspace_id(outsider), kind="delivery_failed",
                         title="Their problem")
     db.session.add(note)
@@ -431,8 +393,8 @@ def test_another_workspaces_deliveries_stay_out_of_reach(signed_in, admin, chann
 
 def test_rows_poll_until_final_then_answer_286(signed_in, admin, channel):
     post = draft(admin)
-    soon = add(post, channel, "queued", due=now_utc() + timedelta(minutes=1))
-    later = add(post, channel, "pending", due=now_utc() + timedelta(days=2))
+    soon = add_delivery(post, channel, "queued", due=now_utc() + timedelta(minutes=1))
+    later = add_delivery(post, channel, "pending", due=now_utc() + timedelta(days=2))
     body = show(signed_in, "/queue")
     assert re.search(rf'<tr id="delivery-{soon.id}"[^>]*hx-trigger="every 3s"', body)
     assert re.search(rf'<tr id="delivery-{later.id}"[^>]*hx-trigger="every 60s"', body)
@@ -467,7 +429,7 @@ def test_rows_poll_until_final_then_answer_286(signed_in, admin, channel):
 
 def test_retry_one_row_in_place(signed_in, admin, channel):
     post = draft(admin, body="Retry me")
-    failed = add(post, channel, "failed", last_error="HTTP 400", attempts=1)
+    failed = add_delivery(post, channel, "failed", last_error="HTTP 400", attempts=1)
     response = submit(signed_in, f"/deliveries/{failed.id}/retry", form_page="/queue",
                       headers=HX)
     body = page(response)
@@ -485,7 +447,7 @@ def test_retry_one_row_in_place(signed_in, admin, channel):
 
 def test_tab_counts_refresh_alone(signed_in, admin, channel):
     post = draft(admin)
-    add(post, channel, "failed")
+    add_delivery(post, channel, "failed")
     response = signed_in.get("/queue/tabs?status=failed", headers=HX)
     body = page(response)
     assert body.lstrip().startswith('<nav id="queue-tabs"') and tab_count(body, "failed") == 1
@@ -494,22 +456,14 @@ def test_tab_counts_refresh_alone(signed_in, admin, channel):
 
 # The bell ----------------------------------------------------------------------------------------
 
-def notify(user, title: str, **fields) -> Notification:
-    note = Notification(workspace_id=workspace_id(user), kind="delivery_failed", title=title,
-                        **fields)
-    db.session.add(note)
-    db.session.commit()
-    return note
-
-
 def test_bell_counts_unread_and_refreshes_itself(signed_in, admin):
     body = show(signed_in, "/queue")
     assert 'id="bell"' in body and "No unread notifications" in body
     assert 'class="badge"' not in body
     assert 'hx-trigger="every 10s, notifications-changed from:body"' in body
-    notify(admin, "Not published to Hook: Hello")
-    notify(admin, "Not published to Hook: Again")
-    notify(admin, "Old", read_at=now_utc())
+    add_notification(admin, "Not published to Hook: Hello")
+    add_notification(admin, "Not published to Hook: Again")
+    add_notification(admin, "Old", read_at=now_utc())
     body = show(signed_in, "/posts")
     assert '<span class="badge">2</span><span class="visually-hidden"> unread</span>' in body
     assert "2 unread" in body and "Not published to Hook: Again" in body
@@ -523,8 +477,8 @@ def test_bell_counts_unread_and_refreshes_itself(signed_in, admin):
 
 
 def test_mark_one_and_all_read(signed_in, admin):
-    first = notify(admin, "First problem")
-    notify(admin, "Second problem")
+    first = add_notification(admin, "First problem")
+    add_notification(admin, "Second problem")
     response = submit(signed_in, f"/notifications/{first.id}/read", form_page="/", headers=HX)
     assert response.status_code == 200 and response.headers["HX-Trigger"] == "notifications-changed"
     assert "1 unread" in page(response) and "<html" not in page(response)
@@ -562,13 +516,15 @@ def test_dashboard_figures_chart_and_what_comes(signed_in, admin, channel):
                             tzinfo=ZoneInfo("Europe/Berlin"))
     for days_ago, hour, wait in ((1, 0, 1.0), (1, 1, 3.0), (3, 0, 2.0)):
         due = noon - timedelta(days=days_ago) + timedelta(hours=hour)
-        add(post, channel, "published", due=due, started_at=due + timedelta(seconds=wait),
-            finished_at=due + timedelta(seconds=wait + 1))
-    add(post, channel, "failed", due=now - timedelta(hours=5), finished_at=now - timedelta(hours=5),
-        last_error="HTTP 400: rejected by the platform")
-    add(post, channel, "pending", due=now + timedelta(hours=2))
-    add(post, channel, "pending", due=now + timedelta(days=3))
-    add(post, channel, "cancelled", due=now + timedelta(hours=1))
+        add_delivery(post, channel, "published", due=due,
+                     started_at=due + timedelta(seconds=wait),
+                     finished_at=due + timedelta(seconds=wait + 1))
+    add_delivery(post, channel, "failed", due=now - timedelta(hours=5),
+                 finished_at=now - timedelta(hours=5),
+                 last_error="HTTP 400: rejected by the platform")
+    add_delivery(post, channel, "pending", due=now + timedelta(hours=2))
+    add_delivery(post, channel, "pending", due=now + timedelta(days=3))
+    add_delivery(post, channel, "cancelled", due=now + timedelta(hours=1))
 
     body = show(signed_in, "/")
     assert '<span class="num">1</span> due in the next 24 hours' in body
@@ -587,7 +543,7 @@ def test_dashboard_figures_chart_and_what_comes(signed_in, admin, channel):
 
 
 def test_dashboard_for_a_viewer_has_no_buttons(app, admin, channel):
-    add(draft(admin), channel, "failed", last_error="boom")
+    add_delivery(draft(admin), channel, "failed", last_error="boom")
     viewer = app.test_client()
     sign_in(viewer, member("viewer").email, PASSWORD)
     body = show(viewer, "/")

@@ -10,8 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import tzdata
 
-from tests.test_imports import table, upload
-from tests.test_pages import composer, count, page, sign_in, submit
+from tests.helpers import composer, count, page, submit, table, upload
 from webapp.engine import planner
 from webapp.errors import ValidationError
 from webapp.extensions import db
@@ -239,12 +238,12 @@ def test_every_process_reads_the_packaged_tz_database(app, client):
     ("FREQ=SECONDLY", False),
     ("FREQ=MINUTELY;INTERVAL=15", True),
 ])
-def test_the_api_the_composer_and_the_import_agree_on_rules(api, client, hook_channel, rule,
+def test_the_api_the_composer_and_the_import_agree_on_rules(api, client, auth, hook_channel, rule,
                                                              allowed):
     at = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     through_api = create(api, hook_channel["id"], {"at": at, "timezone": "UTC",
                                                    "recurrence": rule})
-    assert sign_in(client).status_code == 302
+    assert auth.login().status_code == 302
     through_composer = submit(client, "/posts/new", {
         **composer([hook_channel["id"]]), "at": at, "timezone": "UTC", "recurrence": "custom",
         "rrule": rule})
@@ -290,8 +289,8 @@ def test_unstorable_text_in_a_channel_is_refused(api, hook_channel, bad):
     assert listed.status_code == 200 and [c["name"] for c in listed.json["items"]] == ["Hook"]
 
 
-def test_nul_in_any_form_is_refused_with_a_message(client, admin, hook_channel):
-    assert sign_in(client).status_code == 302
+def test_nul_in_any_form_is_refused_with_a_message(client, auth, admin, hook_channel):
+    assert auth.login().status_code == 302
     for path, fields in (("/posts/new", composer([hook_channel["id"]], body="a\x00b")),
                          ("/posts/new", composer([hook_channel["id"]], title="a\x00b")),
                          ("/settings", {"timezone": "Europe/Berlin",

@@ -11,9 +11,9 @@ from importlib.metadata import version
 import pytest
 from sqlalchemy import event, select
 
-from tests import conftest
+from tests import helpers
+from tests.helpers import PASSWORD, csrf_token, error_for, page, show, sign_in, submit
 from tests.stack import Stack
-from tests.test_pages import PASSWORD, csrf_token, error_for, page, show, sign_in, submit
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import ApiToken, AuditEvent, User, UserSession
@@ -29,10 +29,6 @@ HOSTILE_NEXT = [
     " //evil.example", "evil.example", "/\x00/evil.example", "/\x7f/evil.example",
     "/" + "a" * 3000,
 ]
-
-
-def sign_out(client):
-    return submit(client, "/logout", form_page="/")
 
 
 def cookies(response) -> dict[str, str]:
@@ -79,20 +75,20 @@ def test_hostile_next_values_redirect_home(client, admin, target):
 # Sessions ----------------------------------------------------------------------------------
 
 @pytest.mark.postgres
-def test_a_session_cookie_copied_before_sign_out_opens_nothing_after(app, client, admin):
+def test_a_session_cookie_copied_before_sign_out_opens_nothing_after(app, client, auth, admin):
     response = submit(client, "/login", {"email": "admin@example.com", "password": PASSWORD},
                       query_string={"next": "/queue?status=failed&q=a%20b"})
     assert response.location == "/queue?status=failed&q=a%20b"  # a same-site next is kept
     thief = copy_cookies(app, client)
     assert signed_in_page(thief)
-    sign_out(client)
+    auth.logout()
     assert not signed_in_page(thief)
     assert db.session.scalar(select(UserSession)) is None
 
 
-def test_sign_in_starts_a_fresh_session_with_a_fresh_csrf_token(client, admin):
+def test_sign_in_starts_a_fresh_session_with_a_fresh_csrf_token(client, auth, admin):
     before = csrf_token(client, "/login")
-    sign_in(client)
+    auth.login()
     after = csrf_token(client, "/settings")
     assert after != before
     # The token from before signing in is no longer accepted.
@@ -100,10 +96,10 @@ def test_sign_in_starts_a_fresh_session_with_a_fresh_csrf_token(client, admin):
     assert response.status_code == 400
 
 
-def test_remember_me_only_when_ticked(app, client, admin):
-    response = sign_in(client)
+def test_remember_me_only_when_ticked(app, client, auth, admin):
+    response = auth.login()
     assert "remember_token" not in cookies(response)
-    sign_out(client)
+    auth.logout()
 
     response = submit(client, "/login", {"email": "admin@example.com", "password": PASSWORD,
                                          "remember": "y"})
@@ -115,7 +111,7 @@ def test_remember_me_only_when_ticked(app, client, admin):
     thief = copy_cookies(app, client, names=("remember_token",))
     assert signed_in_page(thief)
     # ...until sign-out, which deletes it and revokes every copy on the server.
-    response = sign_out(client)
+    response = auth.logout()
     assert "remember_token=;" in cookies(response)["remember_token"]
     assert not signed_in_page(copy_cookies(app, thief, names=("remember_token",)))
 
@@ -129,9 +125,9 @@ def test_behind_a_trusted_https_proxy_cookies_are_secure_and_hsts_is_sent(app, c
     assert all("Secure" not in c for c in cookies(response).values())
     assert "Strict-Transport-Security" not in response.headers
 
-    settings = conftest.test_config(app.config["SQLALCHEMY_DATABASE_URI"], redis_server.url)
+    settings = helpers.app_config(app.config["SQLALCHEMY_DATABASE_URI"], redis_server.url)
     proxied = create_app({**settings, "HERALD_TRUSTED_PROXIES": 1})
-    proxied.test_client_class = conftest.IsolatedClient
+    proxied.test_client_class = helpers.IsolatedClient
     client = proxied.test_client()
     # Flask-WTF checks the Referer of HTTPS form posts (browsers send it, same-origin).
     https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9",
@@ -150,8 +146,8 @@ def test_behind_a_trusted_https_proxy_cookies_are_secure_and_hsts_is_sent(app, c
     assert "Strict-Transport-Security" not in client.get("/login").headers
 
 
-def test_sign_out_everywhere_ends_every_session(app, client, admin):
-    sign_in(client)
+def test_sign_out_everywhere_ends_every_session(app, client, auth, admin):
+    auth.login()
     laptop = app.test_client()
     sign_in(laptop)
     response = submit(client, "/settings/sign-out-everywhere", form_page="/settings")
@@ -163,8 +159,8 @@ def test_sign_out_everywhere_ends_every_session(app, client, admin):
 # Password change ---------------------------------------------------------------------------
 
 @pytest.mark.postgres
-def test_changing_the_password_signs_out_the_other_sessions(app, client, admin):
-    sign_in(client)
+def test_changing_the_password_signs_out_the_other_sessions(app, client, auth, admin):
+    auth.login()
     phone = app.test_client()
     sign_in(phone)
     show(client, "/settings/password")
@@ -195,10 +191,10 @@ def test_changing_the_password_signs_out_the_other_sessions(app, client, admin):
 
 # Throttling --------------------------------------------------------------------------------
 
-def test_wrong_current_passwords_are_throttled(app, client, admin):
+def test_wrong_current_passwords_are_throttled(app, client, auth, admin):
     app.config["HERALD_SIGNIN_LIMIT_PER_ACCOUNT"] = "2 per minute"
     assert client.post("/settings/password").status_code in (302, 400)  # signed out
-    sign_in(client)
+    auth.login()
     wrong = {"current": "guess", "password": "a brand new one", "confirm": "a brand new one"}
     for _ in range(2):
         assert submit(client, "/settings/password", wrong).status_code == 422
@@ -208,35 +204,35 @@ def test_wrong_current_passwords_are_throttled(app, client, admin):
     assert admin.check_password(PASSWORD)
 
 
-def test_failed_sign_ins_are_throttled_per_account(app, client, admin):
+def test_failed_sign_ins_are_throttled_per_account(app, client, auth, admin):
     app.config["HERALD_SIGNIN_LIMIT_PER_ACCOUNT"] = "3 per minute"
     for _ in range(4):  # successful sign-ins are not counted
-        assert sign_in(client).status_code == 302
-        sign_out(client)
+        assert auth.login().status_code == 302
+        auth.logout()
     for _ in range(3):
-        assert sign_in(client, password="wrong password").status_code == 200
-    response = sign_in(client)  # even the right password, now
+        assert auth.login(password="wrong password").status_code == 200
+    response = auth.login()  # even the right password, now
     assert response.status_code == 429
     assert 0 < int(response.headers["Retry-After"]) <= 60
     assert "Too many failed sign-ins for this e-mail address" in page(response)
     # E-mail addresses are one account whatever their case and spaces.
-    assert sign_in(client, email=" ADMIN@example.com ").status_code == 429
+    assert auth.login(email=" ADMIN@example.com ").status_code == 429
     # Another account from the same address is not held up by this one.
     create_user("other@example.com", PASSWORD, "Acme", "editor")
-    assert sign_in(client, email="other@example.com").status_code == 302
+    assert auth.login(email="other@example.com").status_code == 302
 
 
-def test_failed_sign_ins_are_throttled_per_address(app, client, admin):
+def test_failed_sign_ins_are_throttled_per_address(app, client, auth, admin):
     app.config["HERALD_SIGNIN_LIMIT_PER_ADDRESS"] = "3 per minute"
     for n in range(3):
-        response = sign_in(client, email=f"guess{n}@example.com", password="x")
+        response = auth.login(email=f"guess{n}@example.com", password="x")
         assert response.status_code == 200
-    response = sign_in(client)
+    response = auth.login()
     assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
     assert "from your network address" in page(response)
 
 
-def test_unknown_and_known_e_mails_cost_the_same_password_check(client, admin, monkeypatch):
+def test_unknown_and_known_e_mails_cost_the_same_password_check(client, auth, admin, monkeypatch):
     """The time an answer takes must not tell whether an e-mail has an account: both paths
     compute one password hash (counted here, not timed)."""
     import hashlib as hashes
@@ -247,12 +243,12 @@ def test_unknown_and_known_e_mails_cost_the_same_password_check(client, admin, m
         monkeypatch.setattr(hashes, name,
                             lambda *a, _real=real, _name=name, **k: calls.append(_name)
                             or _real(*a, **k))
-    sign_in(client, email="warm-up@example.com", password="x")  # makes the dummy hash once
+    auth.login(email="warm-up@example.com", password="x")  # makes the dummy hash once
     calls.clear()
-    sign_in(client, password="wrong password")
+    auth.login(password="wrong password")
     known = list(calls)
     calls.clear()
-    sign_in(client, email="nobody@example.com", password="wrong password")
+    auth.login(email="nobody@example.com", password="wrong password")
     assert known and calls == known
 
 
@@ -272,8 +268,8 @@ def test_wrong_api_tokens_are_throttled_per_address(app, client, api):
 TOKEN = re.compile(r'id="new-token"[^>]*value="(hrld_[^"]+)"')
 
 
-def test_tokens_are_created_listed_and_revoked_on_the_settings_page(app, client, admin):
-    sign_in(client)
+def test_tokens_are_created_listed_and_revoked_on_the_settings_page(app, client, auth, admin):
+    auth.login()
     assert "No tokens yet." in show(client, "/settings")
     response = submit(client, "/settings/tokens", {"name": ""}, form_page="/settings")
     assert response.status_code == 422 and error_for(page(response), "name") == "is required"

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_pages import show, sign_in
-from tests.test_publishers import delivery_ids, schedule
+from tests.helpers import delivery_ids, schedule, show
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "webhooks.md"
 
@@ -76,8 +75,8 @@ def test_the_tables_name_what_the_request_carries(received):
     assert received.method == "POST"
 
 
-def test_the_channel_form_links_to_the_doc(client, admin):
-    assert sign_in(client).status_code == 302
+def test_the_channel_form_links_to_the_doc(client, auth, admin):
+    assert auth.login().status_code == 302
     form = show(client, "/channels")
     [link] = re.findall(r'<a href="([^"]+)">The webhook format</a>', form)
     response = client.get(link)

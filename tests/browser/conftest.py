@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
+from tests.browser.helpers import add_channel, sign_in
+
 CHROMIUM = os.environ.get("HERALD_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--disable-sync"]
 
@@ -124,18 +125,14 @@ def page(browser, live_server, request):
 
 @pytest.fixture
 def signed_in(page, admin):
-    """A page signed in as the `admin` fixture's user (admin@example.com)."""
-    page.goto("/login")
-    page.get_by_label("E-mail").fill("admin@example.com")
-    page.get_by_label("Password").fill("correct horse")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/")
+    """A page signed in as the `admin` fixture's user (admin@example.com): the browser's
+    counterpart of tests/conftest.py's `signed_in` test client."""
+    sign_in(page)
     return page
 
 
-def screenshot(page, name: str) -> Path:
-    """Keep a full-page screenshot in test-artifacts/ (look at them: they show the pages)."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
+@pytest.fixture
+def hook(admin, webhook):
+    """A webhook channel of the admin's workspace, "Site hook"; its id."""
+    return add_channel(admin, name="Site hook", platform="webhook",
+                       config={"url": webhook.url + "/hook"})

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from tests.browser.conftest import screenshot
-from tests.browser.test_queue_browser import fail_once, schedule, workspace_of
+from tests.browser.helpers import fail_once, schedule, screenshot, sign_in
+from tests.factories import workspace_id as workspace_of
 from webapp.extensions import db
 from webapp.models import Campaign, Delivery, Post
 from webapp.services import channels as channel_service
@@ -77,14 +77,6 @@ def audit(page, label: str) -> list[str]:
             found.append(f"{label}: {v['id']} ({v['impact']}) at {', '.join(v['targets'][:5])}"
                          f" — {v['help']}")
     return found
-
-
-def sign_in(page) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail").fill("admin@example.com")
-    page.get_by_label("Password").fill("correct horse")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/")
 
 
 def example_data(webhook, runner) -> dict:

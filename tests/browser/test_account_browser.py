@@ -6,7 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_compose_browser import shoot
+from tests.browser.helpers import shoot
 
 pytestmark = pytest.mark.browser
 

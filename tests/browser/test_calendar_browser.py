@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.conftest import screenshot
+from tests.browser.helpers import screenshot
 from webapp.extensions import db
 from webapp.models import Delivery
 

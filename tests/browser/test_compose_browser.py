@@ -7,40 +7,13 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.conftest import screenshot
+from tests.browser.helpers import add_channel, screenshot, shoot
 from webapp.extensions import db
-from webapp.models import Membership, Post
-from webapp.services import channels as channel_service
+from webapp.models import Post
 
 pytestmark = pytest.mark.browser
 
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
 DANGER = "rgb(185, 28, 28)"  # herald.css --danger
-
-
-def shoot(page, name: str) -> None:
-    """Screenshots of the page as it is, at desktop and at phone width."""
-    screenshot(page, f"{name}-desktop")
-    page.set_viewport_size(PHONE)
-    screenshot(page, f"{name}-phone")
-    page.set_viewport_size(DESKTOP)
-
-
-def add_channel(user, **data) -> int:
-    """A channel made through the services; its id. The test's session then lets go of the
-    database (SQLite transactions take the write lock, which the served app needs)."""
-    workspace_id = db.session.scalar(
-        select(Membership.workspace_id).where(Membership.user_id == user.id))
-    channel_id = channel_service.create(workspace_id, user.id, data).id
-    db.session.rollback()
-    return channel_id
-
-
-@pytest.fixture
-def hook(admin, webhook):
-    return add_channel(admin, name="Site hook", platform="webhook",
-                       config={"url": webhook.url + "/hook"})
 
 
 @pytest.fixture

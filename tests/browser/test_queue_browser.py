@@ -6,69 +6,11 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import select
 
-from tests.browser.conftest import screenshot
-from tests.platforms import Reply
-from tests.test_pages import tomorrow_at
+from tests.browser.helpers import DESKTOP, PHONE, fail_once, schedule, screenshot, shoot
 from webapp.extensions import db
-from webapp.models import Delivery, Membership
-from webapp.services import channels as channel_service
-from webapp.services import posts as post_service
 
 pytestmark = pytest.mark.browser
-
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
-
-
-def shoot(page, name: str) -> None:
-    """Screenshots of the page as it is, at desktop and at phone width."""
-    screenshot(page, f"{name}-desktop")
-    page.set_viewport_size(PHONE)
-    screenshot(page, f"{name}-phone")
-    page.set_viewport_size(DESKTOP)
-
-
-def workspace_of(user) -> int:
-    return db.session.scalar(select(Membership.workspace_id).where(Membership.user_id == user.id))
-
-
-@pytest.fixture
-def hook(admin, webhook):
-    """A webhook channel; the test's session then lets go of the database (SQLite
-    transactions take the write lock, which the served app needs)."""
-    channel_id = channel_service.create(workspace_of(admin), admin.id, {
-        "name": "Site hook", "platform": "webhook", "config": {"url": webhook.url + "/hook"}}).id
-    db.session.rollback()
-    return channel_id
-
-
-def schedule(admin, channel_id: int, body: str, recurrence: str | None = "daily") -> list[int]:
-    """A post through the services; the ids of its deliveries, soonest first."""
-    post = post_service.create(workspace_of(admin), admin.id, {
-        "body": body, "channel_ids": [channel_id],
-        "schedule": {"at": tomorrow_at(9), "timezone": "Europe/Berlin",
-                     "recurrence": recurrence} if recurrence else None,
-        "status": "scheduled" if recurrence else "draft"})
-    ids = list(db.session.scalars(select(Delivery.id).where(Delivery.post_id == post.id)
-                                  .order_by(Delivery.due_at)))
-    db.session.rollback()
-    return ids
-
-
-def fail_once(admin, hook, webhook, runner, body: str) -> int:
-    """A delivery that the platform refused (HTTP 400): failed, with a notification."""
-    webhook.script = [Reply(400, {"error": "text rejected by the platform"})]
-    post = post_service.create(workspace_of(admin), admin.id, {
-        "body": body, "channel_ids": [hook], "status": "draft"})
-    post_service.publish_now(post, admin.id)
-    (delivery_id,) = db.session.scalars(select(Delivery.id).where(Delivery.post_id == post.id))
-    (delivery,) = runner.until_settled([delivery_id])
-    assert delivery.status == "failed"
-    db.session.rollback()
-    return delivery_id
-
 
 def test_batch_cancel_two_deliveries_after_confirming(signed_in, admin, hook):
     page = signed_in

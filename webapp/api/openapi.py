@@ -5,7 +5,7 @@ it is enforced, so that a client generated from the document (or a schema-driven
 finds no request the document calls valid refused for a reason it does not state, and no
 request it calls invalid accepted. What a schema cannot say (a time in the past, an unknown
 channel or zone, text too long for a platform) is said in the descriptions; the server
-answers it with 422 and names the field. tests/test_openapi.py checks this against the
+answers it with 422 and names the field. tests/api/test_openapi.py checks this against the
 routes and the constants."""
 
 from flask import jsonify

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from tests.conftest import soon
+from tests.api.helpers import assert_error, deliveries_of, later, make_channel, make_post
+from tests.helpers import soon
 from tests.platforms import Reply
-from tests.test_api import assert_error, deliveries_of, later, make_channel, make_post
 
 pytestmark = pytest.mark.postgres
 
