@@ -79,3 +79,26 @@ def test_the_open_panel_is_a_full_width_sheet_on_a_phone(phone, api, hook_channe
     assert filters.bounding_box()["width"] == closed["width"]  # nothing makes room for it
     assert abs(panel.bounding_box()["width"] - closed["width"]) < 1
     screenshot(phone, "layout-month-panel-phone")
+
+
+def test_the_move_button_leaves_the_title_readable(signed_in, api, hook_channel):
+    page = signed_in
+    day = a_weekday(2)
+    schedule(api, hook_channel["id"], f"{day}T09:00", title="Flash sale")
+    for view in ("month", "week"):
+        page.goto(f"/calendar?view={view}&date={day}")
+        item = page.locator(".cal-item", has_text="Flash sale")
+        item.locator(".cal-open").focus()
+        move = item.locator(".cal-move")
+        expect(move).to_have_css("opacity", "1")
+        button, title = move.bounding_box(), item.locator(".cal-what").bounding_box()
+        apart = (button["y"] >= title["y"] + title["height"]
+                 or button["y"] + button["height"] <= title["y"]
+                 or button["x"] >= title["x"] + title["width"]
+                 or button["x"] + button["width"] <= title["x"])
+        assert apart, f"{view}: “Move to…” {button} covers the title {title}"
+        outer = item.bounding_box()  # and the button stays on its item
+        assert outer["y"] <= button["y"] and button["y"] + button["height"] <= (
+            outer["y"] + outer["height"] + 0.5)
+        assert fits(item.locator(".cal-line")), f"{view}: the title is cut off"
+        screenshot(page, f"layout-{view}-move-button")
