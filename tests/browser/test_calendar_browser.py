@@ -60,24 +60,24 @@ def test_drag_an_occurrence_to_another_day_and_it_goes_out_then(signed_in, api, 
     expect(occurrences.first).to_be_visible()
     shown = occurrences.count()
     grid_end = datetime.fromisoformat(
-        page.locator("li.cal-day").last.get_attribute("data-date")).date()
+        page.locator(".cal-day").last.get_attribute("data-date")).date()
     assert shown == (grid_end - first.date()).days + 1  # every day from tomorrow on
-    expect(page.locator(f'li.cal-day[data-date="{soon.date()}"] .cal-item')).to_have_count(0)
-    tomorrow = page.locator(f'li.cal-day[data-date="{first.date()}"] .cal-item')
+    expect(page.locator(f'.cal-day[data-date="{soon.date()}"] .cal-item')).to_have_count(0)
+    tomorrow = page.locator(f'.cal-day[data-date="{first.date()}"] .cal-item')
     expect(tomorrow).to_have_count(1)
     expect(tomorrow).to_contain_text(f"{first:%H:%M}")
     expect(tomorrow).to_contain_text("Hook")
     screenshot(page, "calendar-month")
 
     # Dragged by its handle (a person's gradual drag works from anywhere on the item).
-    tomorrow.locator(".cal-grip").drag_to(page.locator(f'li.cal-day[data-date="{soon.date()}"]'))
+    tomorrow.locator(".cal-grip").drag_to(page.locator(f'.cal-day[data-date="{soon.date()}"]'))
     message = page.locator("#cal-message")
     expect(message).to_contain_text("Moved this occurrence of “Daily digest”")
     expect(message).to_contain_text(f"{soon:%H:%M}")
     expect(message.get_by_role("button", name="Undo")).to_be_visible()
     # The calendar refreshed itself: the occurrence is on today now.
-    expect(page.locator(f'li.cal-day[data-date="{soon.date()}"] .cal-item')).to_have_count(1)
-    expect(page.locator(f'li.cal-day[data-date="{first.date()}"] .cal-item')).to_have_count(0)
+    expect(page.locator(f'.cal-day[data-date="{soon.date()}"] .cal-item')).to_have_count(1)
+    expect(page.locator(f'.cal-day[data-date="{first.date()}"] .cal-item')).to_have_count(0)
     screenshot(page, "calendar-month-moved")
 
     after = deliveries(post["id"])
@@ -204,18 +204,18 @@ def test_the_month_is_a_list_of_days_on_a_phone(browser, live_server, admin, api
         page.wait_for_url("**/")
         page.goto(f"/calendar?date={day}")
         expect(page.locator(".cal-weekdays")).to_be_hidden()
-        days = page.locator("li.cal-day:visible")
+        days = page.locator(".cal-day:visible")
         # Only the month's days with posts (and today) are listed, one under the other.
         in_month = [d for d in (day + timedelta(weeks=n) for n in range(6))
                     if d.month == day.month]
         assert days.count() in (len(in_month), len(in_month) + 1)
-        expect(page.locator(f'li.cal-day[data-date="{day}"] .cal-wd')).to_be_visible()
-        box = page.locator(f'li.cal-day[data-date="{day}"]').bounding_box()
+        expect(page.locator(f'.cal-day[data-date="{day}"] .cal-wd')).to_be_visible()
+        box = page.locator(f'.cal-day[data-date="{day}"]').bounding_box()
         assert box["width"] > 300
-        expect(page.locator(f'li.cal-day[data-date="{day}"]').get_by_role(
+        expect(page.locator(f'.cal-day[data-date="{day}"]').get_by_role(
             "button", name=re.compile("Move to…"))).to_be_visible()
         screenshot(page, "calendar-phone")
-        page.locator(f'li.cal-day[data-date="{day}"] .cal-open').click()
+        page.locator(f'.cal-day[data-date="{day}"] .cal-open').click()
         expect(page.locator("#cal-panel")).to_contain_text("Phone post")
         screenshot(page, "calendar-phone-panel")
     finally:
@@ -282,3 +282,126 @@ def test_escape_in_the_date_time_input_closes_the_panel(signed_in, api, hook_cha
     when.press("Escape")
     expect(page.locator("#cal-panel .cal-panel-body")).to_have_count(0)
     expect(item.locator("a, button").first).to_be_focused()
+
+
+def focused(page) -> dict:
+    """What has the keyboard focus: a cell's date (and hour) or a post's link text."""
+    return page.evaluate("""() => {
+      const el = document.activeElement;
+      return {date: el.getAttribute("data-date"), hour: el.getAttribute("data-hour"),
+              post: el.matches(".cal-open") ? el.querySelector(".cal-what").textContent : null};
+    }""")
+
+
+def tab_stops(grid) -> int:
+    """How many of the grid's cells, links and buttons the Tab key goes to (but the stop's
+    own "Move to…" button, when the stop is a post)."""
+    return grid.evaluate("""g => [...g.querySelectorAll("[role=gridcell], td, a, button")]
+        .filter((el) => el.tabIndex >= 0 && !el.matches(".cal-move")).length""")
+
+
+def test_arrow_keys_move_in_the_month_and_it_is_one_tab_stop(signed_in, api, hook_channel):
+    page = signed_in
+    # The 8th of next month: in the grid's second or third row, with a week below it.
+    day = (datetime.now(BERLIN).date().replace(day=1) + timedelta(days=32)).replace(day=8)
+    later = day + timedelta(days=7)
+    for at, title in ((f"{day}T09:00", "First post"), (f"{day}T10:00", "Second post"),
+                      (f"{later}T09:00", "Next week")):
+        schedule(api, hook_channel["id"], at, title=title)
+    page.goto(f"/calendar?view=month&date={day}")
+    grid = page.get_by_role("grid", name=f"{day:%B %Y}")
+    expect(grid.locator(".cal-item")).to_have_count(3)
+    assert tab_stops(grid) == 1
+
+    # From the last control before the grid, Tab goes into it, and the next Tab out of it.
+    page.get_by_role("button", name="Apply").focus()
+    page.keyboard.press("Tab")
+    assert grid.evaluate("g => g.contains(document.activeElement)")
+    page.keyboard.press("Tab")
+    assert not grid.evaluate("g => g.contains(document.activeElement)")
+
+    cell = grid.locator(f'[data-date="{day}"]')
+    cell.focus()
+    expect(cell).to_have_accessible_name(
+        re.compile(rf"^{day:%A} {day.day} {day:%B %Y} 2 posts .*First post.*Second post"))
+    keys = [("ArrowDown", {"post": "First post"}), ("ArrowDown", {"post": "Second post"}),
+            ("ArrowDown", {"date": str(later)}), ("ArrowUp", {"post": "Second post"}),
+            ("ArrowRight", {"date": str(day + timedelta(days=1))}),
+            ("ArrowLeft", {"date": str(day)}),
+            ("Home", {"date": str(day - timedelta(days=day.weekday()))}),
+            ("End", {"date": str(day + timedelta(days=6 - day.weekday()))}),
+            ("ArrowRight", {"date": str(day + timedelta(days=7 - day.weekday()))}),
+            ("ArrowUp", {"date": str(day + timedelta(days=-day.weekday()))}),
+            ("ArrowLeft", {"date": str(day - timedelta(days=day.weekday() + 1))})]
+    for key, where in keys:
+        page.keyboard.press(key)
+        now = focused(page)
+        assert {k: now[k] for k in where} == where, (key, where, now)
+        assert tab_stops(grid) == 1, key
+
+    # Tab leaves and Shift+Tab comes back to the same day.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Shift+Tab")
+    assert focused(page)["date"] == str(day - timedelta(days=day.weekday() + 1))
+
+    # At the end of the grid focus stays.
+    grid.locator(".cal-day").last.focus()
+    last = focused(page)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowDown")
+    assert focused(page) == last
+
+    # Enter on a post opens it in the panel; Escape gives the focus back to the post.
+    grid.locator(f'[data-date="{day}"]').focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page.locator("#cal-panel h2")).to_have_text("First post")
+    expect(page.locator("#cal-panel h2")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.locator("#cal-panel .cal-panel-body")).to_have_count(0)
+    assert focused(page)["post"] == "First post"
+    # The post's own "Move to…" is the one other Tab stop while the post is the stop.
+    page.keyboard.press("Tab")
+    expect(grid.get_by_role("button", name=re.compile("Move to… .“First post”"))).to_be_focused()
+
+    # Enter on a day opens the day.
+    grid.locator(f'[data-date="{later}"]').focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#cal-title")).to_contain_text(f"{later.day:02d}")
+    expect(page).to_have_url(re.compile(rf"view=day&date={later}"))
+
+
+def test_arrow_keys_in_the_week_move_by_day_and_by_hour(signed_in, api, hook_channel):
+    page = signed_in
+    day = datetime.now(BERLIN).date() + timedelta(days=14)
+    schedule(api, hook_channel["id"], f"{day}T09:00", title="Nine")
+    schedule(api, hook_channel["id"], f"{day}T10:00", title="Ten")
+    page.goto(f"/calendar?view=week&date={day}")
+    grid = page.get_by_role("grid")
+    expect(grid.locator(".cal-item")).to_have_count(2)
+    assert tab_stops(grid) == 1
+    page.get_by_role("button", name="Apply").focus()
+    page.keyboard.press("Tab")
+    assert focused(page)["post"] == "Nine"
+    monday = day - timedelta(days=day.weekday())
+    keys = [("ArrowUp", {"date": str(day), "hour": "9"}),
+            ("ArrowUp", {"date": str(day), "hour": "8"}),
+            ("ArrowDown", {"date": str(day), "hour": "9"}),
+            ("ArrowDown", {"post": "Nine"}), ("ArrowDown", {"date": str(day), "hour": "10"}),
+            ("ArrowDown", {"post": "Ten"}), ("ArrowDown", {"date": str(day), "hour": "11"}),
+            ("Home", {"date": str(monday), "hour": "11"}),
+            ("ArrowLeft", {"date": str(monday), "hour": "11"}),  # the week's edge: it stays
+            ("End", {"date": str(monday + timedelta(days=6)), "hour": "11"}),
+            ("ArrowRight", {"date": str(monday + timedelta(days=6)), "hour": "11"}),
+            ("ArrowLeft", {"date": str(monday + timedelta(days=5)), "hour": "11"})]
+    for key, where in keys:
+        page.keyboard.press(key)
+        now = focused(page)
+        assert {k: now[k] for k in where} == where, (key, where, now)
+    saturday = monday + timedelta(days=5)
+    expect(page.locator(f'td[data-date="{saturday}"][data-hour="11"]')).to_have_accessible_name(
+        f"{saturday:%A} {saturday.day} {saturday:%B %Y}, 11:00")
+    expect(page.locator(f'td[data-date="{day}"][data-hour="9"]')).to_have_accessible_name(
+        re.compile(rf"^{day:%A} {day.day} {day:%B %Y}, 09:00: .*Nine"))
+    page.keyboard.press("Enter")  # the day of the cell
+    expect(page).to_have_url(re.compile(rf"view=day&date={saturday}"))
