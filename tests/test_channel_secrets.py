@@ -42,6 +42,7 @@ def hostport(webhook) -> str:
 
 
 def assert_no_secret(text: str, where: str) -> None:
+    text = text.replace("<wbr>", "")  # a URL may wrap after its slashes: read it whole
     for secret in SECRETS:
         assert secret not in text, (where, secret)
 
@@ -78,7 +79,7 @@ def test_a_password_saved_before_the_check_is_never_shown(client, auth, api, adm
     shown = f"http://hook-user:•••@{hostport(webhook)}/x"
     assert api.get(f"/channels/{secret_channel.id}").json["config"]["url"] == shown
     assert auth.login().status_code == 302
-    assert shown in html.unescape(show(client, "/channels"))
+    assert shown in html.unescape(show(client, "/channels")).replace("<wbr>", "")
     edit = show(client, f"/channels/{secret_channel.id}/edit")
     assert input_value(edit, "url") == shown and "pa55word" not in edit
     viewer = member("viewer")
@@ -92,7 +93,8 @@ def test_the_channel_pages_mask_the_url_below_admin_only(app, admin, secret_chan
         client = app.test_client()
         email = "admin@example.com" if role == "admin" else member(role).email
         assert sign_in(client, email, PASSWORD).status_code == 302
-        body = html.unescape(show(client, "/channels"))
+        # Read as text: a URL may wrap after its slashes (<wbr>).
+        body = html.unescape(show(client, "/channels")).replace("<wbr>", "")
         if role == "admin":
             assert whole in body
             edit = show(client, f"/channels/{secret_channel.id}/edit")

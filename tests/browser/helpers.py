@@ -75,3 +75,14 @@ def fail_once(admin, hook, webhook, runner, body: str) -> int:
     assert delivery.status == "failed"
     db.session.rollback()
     return delivery_id
+
+
+def calendar_post(api, channel_id: int, at: str, recurrence=None,
+                  title="Calendar post") -> dict:
+    """A post scheduled through the API at a Berlin wall time (the calendar tests' zone)."""
+    response = api.post("/posts", json={
+        "title": title, "body": f"{title}: hello from the calendar",
+        "channel_ids": [channel_id],
+        "schedule": {"at": at, "timezone": "Europe/Berlin", "recurrence": recurrence}})
+    assert response.status_code == 201, response.json
+    return response.json

@@ -11,22 +11,13 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.browser.helpers import screenshot
+from tests.browser.helpers import calendar_post, screenshot
 from webapp.extensions import db
 from webapp.models import Delivery
 
 pytestmark = pytest.mark.browser
 
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def schedule(api, channel_id: int, at: str, recurrence=None, title="Calendar post") -> dict:
-    response = api.post("/posts", json={
-        "title": title, "body": f"{title}: hello from the calendar",
-        "channel_ids": [channel_id],
-        "schedule": {"at": at, "timezone": "Europe/Berlin", "recurrence": recurrence}})
-    assert response.status_code == 201, response.json
-    return response.json
 
 
 def deliveries(post_id: int) -> list:
@@ -49,7 +40,7 @@ def test_drag_an_occurrence_to_another_day_and_it_goes_out_then(signed_in, api, 
     # seconds, and the worker must send it then — and not tomorrow.
     soon = datetime.now(BERLIN).replace(microsecond=0) + timedelta(seconds=40)
     first = soon + timedelta(days=1)
-    post = schedule(api, hook_channel["id"], first.replace(tzinfo=None).isoformat(), "daily",
+    post = calendar_post(api, hook_channel["id"], first.replace(tzinfo=None).isoformat(), "daily",
                     title="Daily digest")
     before = deliveries(post["id"])
     assert len(before) >= 6 and all(d.status == "pending" for d in before)
@@ -98,7 +89,7 @@ def test_drag_an_occurrence_to_another_day_and_it_goes_out_then(signed_in, api, 
 def test_drag_to_an_hour_in_the_week_view(signed_in, api, hook_channel):
     page = signed_in
     day = datetime.now(BERLIN).date() + timedelta(days=2)
-    post = schedule(api, hook_channel["id"], f"{day}T09:00", title="Week post")
+    post = calendar_post(api, hook_channel["id"], f"{day}T09:00", title="Week post")
     page.goto(f"/calendar?view=week&date={day}&tz=Europe/Berlin")
     item = page.locator(f'td[data-date="{day}"][data-hour="9"] .cal-item')
     expect(item).to_contain_text("Week post")
@@ -115,7 +106,7 @@ def test_drag_to_an_hour_in_the_week_view(signed_in, api, hook_channel):
 def test_move_with_the_keyboard_and_undo(signed_in, api, hook_channel):
     page = signed_in
     day = datetime.now(BERLIN).date() + timedelta(days=3)
-    post = schedule(api, hook_channel["id"], f"{day}T10:00", "weekly", title="Keyboard post")
+    post = calendar_post(api, hook_channel["id"], f"{day}T10:00", "weekly", title="Keyboard post")
     page.goto(f"/calendar?view=day&date={day}")
     item = page.locator(".cal-item", has_text="Keyboard post")
     move = item.get_by_role("button", name=re.compile("Move to…"))
@@ -159,7 +150,7 @@ def test_move_with_the_keyboard_and_undo(signed_in, api, hook_channel):
 def test_navigation_filters_and_the_back_button(signed_in, api, hook_channel):
     page = signed_in
     day = datetime.now(BERLIN).date() + timedelta(days=1)
-    schedule(api, hook_channel["id"], f"{day}T08:00", "weekly", title="Weekly")
+    calendar_post(api, hook_channel["id"], f"{day}T08:00", "weekly", title="Weekly")
     page.goto(f"/calendar?date={day}")
     title = page.locator("#cal-title")
     expect(title).to_have_text(f"{day:%B %Y}")
@@ -191,7 +182,7 @@ def test_navigation_filters_and_the_back_button(signed_in, api, hook_channel):
 def test_the_month_is_a_list_of_days_on_a_phone(browser, live_server, admin, api,
                                                  hook_channel):
     day = datetime.now(BERLIN).date() + timedelta(days=1)
-    schedule(api, hook_channel["id"], f"{day}T08:30", "weekly", title="Phone post")
+    calendar_post(api, hook_channel["id"], f"{day}T08:30", "weekly", title="Phone post")
     context = browser.new_context(viewport={"width": 390, "height": 844},
                                   base_url=live_server, timezone_id="Europe/Berlin")
     page = context.new_page()
@@ -273,7 +264,7 @@ def test_every_status_reads_without_colour(signed_in, api, hook_channel, admin):
 def test_escape_in_the_date_time_input_closes_the_panel(signed_in, api, hook_channel):
     page = signed_in
     day = datetime.now(BERLIN).date() + timedelta(days=3)
-    schedule(api, hook_channel["id"], f"{day}T10:00", title="Escape post")
+    calendar_post(api, hook_channel["id"], f"{day}T10:00", title="Escape post")
     page.goto(f"/calendar?view=day&date={day}")
     item = page.locator(".cal-item", has_text="Escape post")
     item.get_by_role("button", name=re.compile("Move to…")).click()
@@ -307,7 +298,7 @@ def test_arrow_keys_move_in_the_month_and_it_is_one_tab_stop(signed_in, api, hoo
     later = day + timedelta(days=7)
     for at, title in ((f"{day}T09:00", "First post"), (f"{day}T10:00", "Second post"),
                       (f"{later}T09:00", "Next week")):
-        schedule(api, hook_channel["id"], at, title=title)
+        calendar_post(api, hook_channel["id"], at, title=title)
     page.goto(f"/calendar?view=month&date={day}")
     grid = page.get_by_role("grid", name=f"{day:%B %Y}")
     expect(grid.locator(".cal-item")).to_have_count(3)
@@ -374,8 +365,8 @@ def test_arrow_keys_move_in_the_month_and_it_is_one_tab_stop(signed_in, api, hoo
 def test_arrow_keys_in_the_week_move_by_day_and_by_hour(signed_in, api, hook_channel):
     page = signed_in
     day = datetime.now(BERLIN).date() + timedelta(days=14)
-    schedule(api, hook_channel["id"], f"{day}T09:00", title="Nine")
-    schedule(api, hook_channel["id"], f"{day}T10:00", title="Ten")
+    calendar_post(api, hook_channel["id"], f"{day}T09:00", title="Nine")
+    calendar_post(api, hook_channel["id"], f"{day}T10:00", title="Ten")
     page.goto(f"/calendar?view=week&date={day}")
     grid = page.get_by_role("grid")
     expect(grid.locator(".cal-item")).to_have_count(2)

@@ -9,8 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import screenshot
-from tests.browser.test_calendar_browser import schedule
+from tests.browser.helpers import calendar_post, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -48,7 +47,7 @@ def fits(locator) -> bool:
 def test_the_open_panel_does_not_squeeze_the_month(signed_in, api, hook_channel):
     page = signed_in
     day = a_weekday(1)  # a Tuesday: a column the panel does not cover
-    schedule(api, hook_channel["id"], f"{day}T09:00", title="Flash sale")
+    calendar_post(api, hook_channel["id"], f"{day}T09:00", title="Flash sale")
     page.goto(f"/calendar?view=month&date={day}")
     cell = page.locator(f'.cal-day[data-date="{day}"]')
     line = cell.locator(".cal-line")
@@ -69,7 +68,7 @@ def test_the_open_panel_does_not_squeeze_the_month(signed_in, api, hook_channel)
 
 def test_the_open_panel_is_a_full_width_sheet_on_a_phone(phone, api, hook_channel):
     day = a_weekday(1)
-    schedule(api, hook_channel["id"], f"{day}T09:00", title="Flash sale")
+    calendar_post(api, hook_channel["id"], f"{day}T09:00", title="Flash sale")
     phone.goto(f"/calendar?view=month&date={day}")
     filters = phone.locator("#cal-filters")
     closed = filters.bounding_box()
@@ -84,7 +83,7 @@ def test_the_open_panel_is_a_full_width_sheet_on_a_phone(phone, api, hook_channe
 def test_the_move_button_leaves_the_title_readable(signed_in, api, hook_channel):
     page = signed_in
     day = a_weekday(2)
-    schedule(api, hook_channel["id"], f"{day}T09:00", title="Flash sale")
+    calendar_post(api, hook_channel["id"], f"{day}T09:00", title="Flash sale")
     for view in ("month", "week"):
         page.goto(f"/calendar?view={view}&date={day}")
         item = page.locator(".cal-item", has_text="Flash sale")
@@ -106,7 +105,7 @@ def test_the_move_button_leaves_the_title_readable(signed_in, api, hook_channel)
 
 def test_the_week_does_not_scroll_sideways_on_a_phone(phone, api, hook_channel):
     day = a_weekday(3)
-    schedule(api, hook_channel["id"], f"{day}T09:00", title="Flash sale")
+    calendar_post(api, hook_channel["id"], f"{day}T09:00", title="Flash sale")
     for view in ("week", "day", "month"):
         phone.goto(f"/calendar?view={view}&date={day}&tz=Europe/Berlin")
         expect(phone.locator(".cal-item", has_text="Flash sale").first).to_be_visible()
@@ -151,10 +150,6 @@ def test_a_long_webhook_url_stays_inside_its_card_on_a_phone(phone, long_hook):
     screenshot(phone, "layout-channels-phone")
 
 
-@pytest.mark.xfail(strict=True, reason="needs <wbr> after the URL's slashes in "
-                   "templates/pages/channels.html, which splits the URL's text in the HTML: "
-                   "tests/test_pages.py (test_add_a_webhook_channel_and_check_it) looks for "
-                   "it whole and must change with it")
 def test_a_long_webhook_url_wraps_after_its_slashes(phone, long_hook):
     phone.goto("/channels")
     shown = phone.locator(".card.channel dd", has_text="segment00")
