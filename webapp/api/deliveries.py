@@ -3,13 +3,11 @@
 from datetime import timedelta
 
 from flask import g, jsonify, request
-from sqlalchemy import select
 
 from ..errors import ValidationError
 from ..extensions import db
-from ..models import DELIVERY_STATUSES, OPEN, Delivery
+from ..models import DELIVERY_STATUSES
 from ..services import deliveries
-from ..timeutil import now_utc
 from . import bp, serializers
 from .auth import require
 from .inputs import int_arg, period_args
@@ -46,12 +44,7 @@ def cancel_delivery(delivery_id):
 @bp.get("/schedule/upcoming")
 def upcoming():
     hours = int_arg("hours", 24, high=MAX_UPCOMING_HOURS)
-    now = now_utc()
-    rows = db.session.scalars(
-        select(Delivery).where(Delivery.workspace_id == g.workspace_id,
-                               Delivery.status.in_(OPEN),
-                               Delivery.next_attempt_at <= now + timedelta(hours=hours))
-        .order_by(Delivery.next_attempt_at, Delivery.id)).all()
+    rows = deliveries.upcoming(g.workspace_id, timedelta(hours=hours))
     return jsonify({"hours": hours, "count": len(rows),
                     "items": [serializers.delivery(d) for d in rows]})
 

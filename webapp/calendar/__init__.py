@@ -1,9 +1,10 @@
 """The calendar: month, week and day views of every post occurrence, in the
 user's zone, with filters, a side panel, and moving items by drag and drop or by a form.
 
-`items` reads what the calendar shows (in a fixed handful of queries, whatever the number
-of posts), `periods` turns the URL into a date range, `moves` turns a drop into calls of
-the services, and `routes` holds the thin views.
+services.calendar reads what the calendar shows (in a fixed handful of queries, whatever
+the number of posts) and services.calendar_moves turns a drop into calls of the other
+services; here `periods` turns the URL into a date range, `render` draws the items, and
+`routes` holds the thin views.
 """
 
 from flask import Blueprint

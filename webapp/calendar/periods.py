@@ -11,8 +11,8 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from ..errors import ValidationError
+from ..services.calendar import STATUSES
 from ..timeutil import MAX_YEAR, MIN_YEAR, common_zones, resolve, zone
-from .items import STATUSES
 
 VIEWS = ("month", "week", "day")
 COLOR_BY = ("channel", "campaign")

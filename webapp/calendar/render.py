@@ -11,7 +11,7 @@ every call: rendering a month of items takes a third less time that way.
 
 from markupsafe import Markup, escape
 
-from .items import ICONS, LABELS, Item
+from ..services.calendar import ICONS, LABELS, Item
 
 GRIP = '<span class="cal-grip" aria-hidden="true" title="Drag to move">⠿</span>'
 DRAG = ' draggable="true"'

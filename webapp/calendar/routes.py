@@ -9,11 +9,13 @@ from flask_login import current_user
 
 from ..errors import DomainError, NotFound, ValidationError
 from ..extensions import db
+from ..services import calendar as items
+from ..services import calendar_moves as moves
 from ..services import channels as channel_service
 from ..timeutil import zone
 from ..web.access import current_membership, current_workspace, require, user_zone
 from ..web.htmx import render, wants_fragment
-from . import bp, items, moves, periods
+from . import bp, periods
 from .render import ItemRenderer
 
 # Fired (HX-Trigger) after a move: the calendar re-reads itself.

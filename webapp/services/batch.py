@@ -37,17 +37,16 @@ class Action:
     """A batch action as the queue shows and applies it."""
 
     verb: str            # what the summary says was done: "3 cancelled"
-    button: str
     allowed: tuple       # delivery statuses the action applies to (per-row actions)
     per_post: bool = False
 
 
 ACTIONS = {
-    "publish_now": Action("sent to publish now", "Publish now", WAITING),
-    "pause": Action("paused", "Pause", (), per_post=True),
-    "resume": Action("resumed", "Resume", (), per_post=True),
-    "retry": Action("sent to retry", "Retry", ("failed",)),
-    "cancel": Action("cancelled", "Cancel", WAITING),
+    "publish_now": Action("sent to publish now", WAITING),
+    "pause": Action("paused", (), per_post=True),
+    "resume": Action("resumed", (), per_post=True),
+    "retry": Action("sent to retry", ("failed",)),
+    "cancel": Action("cancelled", WAITING),
 }
 # Why a delivery in this status is left alone.
 NOT_APPLICABLE = {

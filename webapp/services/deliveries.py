@@ -1,15 +1,26 @@
 """Acting on single deliveries, and the figures of the queue."""
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, cast, extract, func, select, update
 
 from ..engine import jobs, post_status
 from ..errors import Conflict, ValidationError
 from ..extensions import db
-from ..models import DELIVERY_STATUSES, INACTIVE_POSTS, UNTRIED, WAITING, Delivery
+from ..models import (
+    DELIVERY_STATUSES,
+    INACTIVE_POSTS,
+    OPEN,
+    UNTRIED,
+    WAITING,
+    Delivery,
+    Schedule,
+    pattern_of,
+)
 from ..models.audit import record
 from ..timeutil import now_utc, parse_at, resolve, zone
+from .posts import plan_open
 from .validation import in_workspace
 
 # Conflict.reason when a delivery is not in a state the action applies to.
@@ -38,6 +49,15 @@ def search(workspace_id: int, *, status: str | None = None, channel_id: int | No
     if end:
         query = query.where(Delivery.due_at <= end)
     return query.order_by(Delivery.due_at, Delivery.id)
+
+
+def upcoming(workspace_id: int, within: timedelta) -> list[Delivery]:
+    """The workspace's open deliveries next tried within `within` from now, soonest first
+    (overdue ones included)."""
+    return db.session.scalars(
+        select(Delivery).where(Delivery.workspace_id == workspace_id, Delivery.status.in_(OPEN),
+                               Delivery.next_attempt_at <= now_utc() + within)
+        .order_by(Delivery.next_attempt_at, Delivery.id)).all()
 
 
 def _transition(delivery: Delivery, allowed: tuple, **values) -> bool:
@@ -139,12 +159,25 @@ def _seconds(microseconds) -> float | None:
     return None if microseconds is None else round(float(microseconds) / 1_000_000, 3)
 
 
+def slot_taken(schedule: Schedule, channel_ids: list[int], at: datetime,
+               but: int | None = None) -> bool:
+    """Whether another occurrence of `schedule` on one of `channel_ids` is at `at`: a row
+    already written (other than delivery `but`), or an occurrence the planner is still to
+    write. Two deliveries of one schedule and channel never share a time: the planner
+    relies on it (one row per occurrence and channel)."""
+    taken = db.session.scalar(select(Delivery.id).where(
+        Delivery.schedule_id == schedule.id, Delivery.channel_id.in_(channel_ids),
+        Delivery.due_at == at, *([Delivery.id != but] if but else [])).limit(1))
+    planned = (schedule.rrule and schedule.next_run_at is not None
+               and at >= schedule.next_run_at
+               and pattern_of(schedule).between(at, at + timedelta(seconds=1), limit=1))
+    return bool(taken or planned)
+
+
 def move(delivery: Delivery, user_id: int | None, local: str, timezone: str) -> Delivery:
     """Move one delivery (one occurrence on one channel) to a new local time in `timezone`.
     Only deliveries not yet attempted move; the DST rule applies and its warning is kept;
     times in the past are refused. The old job is removed before the new one exists."""
-    from zoneinfo import ZoneInfo
-
     tz = zone(timezone)
     occurrence = resolve(parse_at(local, tz), ZoneInfo(tz.key))
     if occurrence.at <= now_utc():
@@ -154,10 +187,9 @@ def move(delivery: Delivery, user_id: int | None, local: str, timezone: str) -> 
                        "move", reason=WRONG_STATUS)
     before = {"due_at": delivery.due_at.isoformat()}
     jobs.unschedule([delivery])
-    clash = db.session.scalar(select(Delivery.id).where(
-        Delivery.schedule_id == delivery.schedule_id, Delivery.channel_id == delivery.channel_id,
-        Delivery.due_at == occurrence.at, Delivery.id != delivery.id))
-    if clash is not None and delivery.schedule_id is not None:
+    schedule = db.session.get(Schedule, delivery.schedule_id) if delivery.schedule_id else None
+    if schedule is not None and slot_taken(schedule, [delivery.channel_id], occurrence.at,
+                                           but=delivery.id):
         raise Conflict(f"another occurrence of this post is already at that time on "
                        f"{delivery.channel.name}")
     if not _transition(delivery, UNTRIED, status="pending",
@@ -169,8 +201,6 @@ def move(delivery: Delivery, user_id: int | None, local: str, timezone: str) -> 
     record(delivery.workspace_id, "delivery.moved", delivery, user_id=user_id, before=before,
            after={"due_at": delivery.due_at.isoformat()})
     db.session.commit()
-    from .posts import plan_open
-
     plan_open(delivery.post)
     db.session.refresh(delivery)
     return delivery
@@ -193,8 +223,6 @@ def publish_now(delivery: Delivery, user_id: int | None) -> Delivery:
     if delivery.status == "retrying":
         jobs.enqueue([delivery])
     else:
-        from .posts import plan_open
-
-        plan_open(delivery.post)
+            plan_open(delivery.post)
     db.session.refresh(delivery)
     return delivery

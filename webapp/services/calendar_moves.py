@@ -15,16 +15,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from ..errors import Conflict, ValidationError
 from ..extensions import db
-from ..models import Delivery, Post, Schedule, pattern_of
-from ..services import deliveries as delivery_service
-from ..services import posts as post_service
+from ..models import Post, Schedule, pattern_of
 from ..timeutil import Occurrence, describe_rule, now_utc, parse_at, resolve, zone
-from . import items
-from .items import Found, parse_ref, ref_for
+from . import calendar as items
+from . import deliveries as delivery_service
+from . import posts as post_service
+from .calendar import Found, parse_ref, ref_for
 
 
 @dataclass
@@ -138,14 +136,7 @@ def _move_occurrence(found: Found, user_id: int, wall: datetime, target: Occurre
 def _check_free(schedule: Schedule, channel_ids: list[int], target: Occurrence) -> None:
     """Two deliveries of one schedule and channel cannot share a time (the planner relies on
     it): refuse a move onto another occurrence of the same series."""
-    taken = db.session.scalar(select(Delivery.id).where(
-        Delivery.schedule_id == schedule.id, Delivery.channel_id.in_(channel_ids),
-        Delivery.due_at == target.at).limit(1))
-    planned = (schedule.rrule and schedule.next_run_at is not None
-               and target.at >= schedule.next_run_at
-               and pattern_of(schedule).between(target.at, target.at + timedelta(
-                   seconds=1), limit=1))
-    if taken or planned:
+    if delivery_service.slot_taken(schedule, channel_ids, target.at):
         raise Conflict(f"another occurrence of this series is already at "
                        f"{when(target.local)}; choose another time")
 

@@ -124,10 +124,6 @@ class Item:
     def label(self) -> str:
         return LABELS[self.status]
 
-    @property
-    def icon(self) -> str:
-        return ICONS[self.status]
-
 
 def title_of(title: str | None, body: str | None) -> str:
     if title:
