@@ -226,12 +226,12 @@ def parse_recurrence(value, start_local: datetime, field_name: str = "recurrence
             raise ValueError("FREQ is required (e.g. FREQ=DAILY)")
         if "COUNT" in parts and "UNTIL" in parts:
             raise ValueError("a rule ends with COUNT or with UNTIL, not both (RFC 5545)")
-        if "COUNT" in parts and not (parts["COUNT"].isdigit()
+        if "COUNT" in parts and not (parts["COUNT"].isascii() and parts["COUNT"].isdigit()
                                      and 1 <= int(parts["COUNT"]) <= MAX_COUNT):
             raise ValueError(f"COUNT must be a whole number from 1 to {MAX_COUNT}")
         if "UNTIL" in parts:
             rule_until(parts["UNTIL"], ZoneInfo("UTC"))
-        if "INTERVAL" in parts and not (parts["INTERVAL"].isdigit()
+        if "INTERVAL" in parts and not (parts["INTERVAL"].isascii() and parts["INTERVAL"].isdigit()
                                         and int(parts["INTERVAL"]) >= 1):
             raise ValueError("INTERVAL must be 1 or more")
         if parts["FREQ"] == "SECONDLY" or "," in parts.get("BYSECOND", ""):

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from ..errors import ValidationError
 from ..services.calendar import STATUSES
+from ..services.validation import row_id
 from ..timeutil import MAX_YEAR, MIN_YEAR, common_zones, resolve, zone
 
 VIEWS = ("month", "week", "day")
@@ -87,8 +88,8 @@ def read(args, default_zone: ZoneInfo, today: date | None = None) -> State:
     for name, attr in (("channel", "channel_id"), ("campaign", "campaign_id")):
         raw = args.get(name) or ""
         if raw:
-            if raw.isdigit() and 0 < int(raw) < 2**31:
-                setattr(state, attr, int(raw))
+            if row_id(raw) is not None:
+                setattr(state, attr, row_id(raw))
             else:
                 errors.append(f"Unknown {name} “{raw[:20]}”: showing every {name}.")
     return state

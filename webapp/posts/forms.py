@@ -3,6 +3,7 @@
 from flask import request
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 
+from ..services.validation import row_id
 from ..web.forms import CheckboxesField, Form, zone_field
 
 RECURRENCES = [("none", "Does not repeat"), ("daily", "Every day"), ("weekly", "Every week"),
@@ -64,7 +65,7 @@ class PostForm(Form):
             rule = "FREQ=WEEKLY;BYDAY=" + ",".join(days) if days else "weekly"
         elif recurrence == "monthly" and (self.monthday.data or "").strip():
             day = self.monthday.data.strip()
-            if day.isdigit() and 1 <= int(day) <= 31:
+            if day.isascii() and day.isdigit() and 1 <= int(day) <= 31:
                 rule = f"FREQ=MONTHLY;BYMONTHDAY={int(day)}"
             else:
                 rule = "monthly"
@@ -117,8 +118,8 @@ def channel_input(channels) -> tuple[list[int], dict[int, str], dict]:
     """The checked channel ids, every per-channel text typed (checked or not), and errors."""
     ids, errors = [], {}
     for raw in request.form.getlist("channel_ids"):
-        if raw.isdigit() and len(raw) < 10:
-            ids.append(int(raw))
+        if row_id(raw) is not None:
+            ids.append(row_id(raw))
         else:
             errors["channel_ids"] = f"unknown channel {raw[:20]!r}"
     texts = {c.id: request.form.get(f"override_{c.id}", "") for c in channels}

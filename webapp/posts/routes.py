@@ -229,7 +229,7 @@ def post_edit(post_id):
         values = {"title": post.title, "body": post.body, "priority": str(post.priority),
                   **_schedule_fields(_live_schedule(post))}
         form = PostForm(data=values, default_zone=current_user.timezone)
-        texts = {int(k): v for k, v in post.overrides.items() if k.isdigit()}
+        texts = {int(k): v for k, v in post.overrides.items() if k.isascii() and k.isdigit()}
         return _composer(form, post, [c.id for c in post.channels], texts, {})
     form = PostForm(default_zone=current_user.timezone)
     data, errors, chosen, texts = _read(form, post)

@@ -14,6 +14,7 @@ from ..services import batch
 from ..services import channels as channel_service
 from ..services import deliveries as service
 from ..services import queue as listing
+from ..services.validation import row_id
 from ..web.access import current_workspace, require, user_zone
 from ..web.htmx import int_arg, render, wants_fragment
 from ..web.redirects import back, safe_redirect
@@ -143,8 +144,8 @@ def delivery_cancel(delivery_id):
 # Batch actions ---------------------------------------------------------------------------------
 
 def _selected_ids() -> list[int]:
-    ids = [int(raw) for raw in request.form.getlist("ids") if raw.isdigit() and len(raw) < 10]
-    return list(dict.fromkeys(ids))
+    ids = [row_id(raw) for raw in request.form.getlist("ids")]
+    return list(dict.fromkeys(i for i in ids if i is not None))
 
 
 def _next_url() -> str:

@@ -12,6 +12,7 @@ from ..errors import DomainError
 from ..extensions import db
 from ..models import DELIVERY_STATUSES, FINAL, WAITING, Channel, Delivery, Post
 from ..timeutil import MAX_YEAR, MIN_YEAR, now_utc
+from .validation import row_id
 
 PER_PAGE = 50
 # Tabs in the order shown, each with the statuses it holds.
@@ -107,10 +108,9 @@ def read_filters(args, channels: list[Channel], page: int) -> Filters:
     f.status = status
     raw_channel = args.get("channel", "")
     if raw_channel:
-        ids = {c.id for c in channels}
-        if not (raw_channel.isdigit() and len(raw_channel) < 10 and int(raw_channel) in ids):
+        f.channel_id = row_id(raw_channel)
+        if f.channel_id not in {c.id for c in channels}:
             raise DomainError("Unknown channel: choose one from the list.")
-        f.channel_id = int(raw_channel)
     f.q = " ".join(args.get("q", "").split())[:SEARCH_MAX]
     f.start, f.end = _date(args, "from", f.errors), _date(args, "to", f.errors)
     if f.start and f.end and f.end < f.start:

@@ -5,6 +5,15 @@ from ..extensions import db
 from ..models import MAX_ID
 
 
+def row_id(raw: object) -> int | None:
+    """An id as an address or a form gives it: ASCII digits naming a possible row (1 to
+    MAX_ID), else None. (str.isdigit() alone takes "²", which int() refuses, and "٣".)"""
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 10:
+        value = int(raw)
+        return value if 0 < value <= MAX_ID else None
+    return None
+
+
 def in_workspace(model, workspace_id: int, row_id, label: str):
     """The row of `model` with this id in this workspace, or NotFound (also for another
     workspace's row: never reveal that it exists)."""

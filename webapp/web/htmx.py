@@ -20,4 +20,4 @@ def render(template: str, partial: str | None = None, *, code: int = 200, **cont
 
 def int_arg(name: str, default: int = 1) -> int:
     raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else default
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 100_000 else default

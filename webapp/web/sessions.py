@@ -43,7 +43,7 @@ def lifetime() -> timedelta:
 @login_manager.user_loader
 def _load_user(value: str) -> User | None:
     user_id, _, key = value.partition(":")
-    if not user_id.isdigit() or not key:
+    if not (user_id.isascii() and user_id.isdigit()) or not key:
         return None  # a cookie from before sessions were stored, or a forged one
     row = db.session.scalar(select(UserSession).where(UserSession.key_hash ==
                                                       UserSession.hash(key)))
