@@ -29,6 +29,9 @@ def test_forms_read_only_ascii_numbers(signed_in, channel, raw):
     assert response.status_code == 422 and "day of the month" in page(response)
     response = submit(signed_in, "/posts/new", composer([raw]), form_page="/posts/new")
     assert response.status_code == 422
+    response = submit(signed_in, "/posts/new", composer([channel.id], priority=raw),
+                      form_page="/posts/new")
+    assert response.status_code == 422 and "whole number" in page(response)
     response = submit(signed_in, "/queue/batch", {"action": "cancel", "ids": [raw]},
                       form_page="/queue")
     assert response.status_code == 303

@@ -56,7 +56,8 @@ def integer(value, name: str, errors: Errors, *, low: int | None = None,
     if isinstance(value, bool):
         errors.add(name, "must be a whole number")
         return None
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    digits = value.strip().lstrip("-") if isinstance(value, str) else ""
+    if digits.isascii() and digits.isdigit():
         value = int(value)
     if not isinstance(value, int):
         errors.add(name, "must be a whole number")
