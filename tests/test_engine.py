@@ -16,6 +16,7 @@ from tests.platforms import Reply
 from webapp.engine import jobs, planner, publishing
 from webapp.extensions import db
 from webapp.models import Delivery, Notification, Post
+from webapp.publishers import PublishResult
 
 pytestmark = pytest.mark.postgres
 
@@ -456,6 +457,32 @@ def test_a_delivery_moved_onto_a_later_occurrence_does_not_break_planning(
     assert done["materialized"] == 1  # only the third: the second's time is taken
     dues = [d.due_at for d in db.session.query(Delivery).filter_by(post_id=post["id"])]
     assert len(dues) == 2 == len(set(dues))
+
+
+def test_a_post_being_published_is_neither_moved_nor_cancelled(api, hook_channel, webhook,
+                                                                runner):
+    """A worker has the delivery (it is going out, as it was): moving the post would send it
+    twice and cancelling it would not be true. Both are 409 and change nothing; the post
+    goes out once at its time, and can change again afterwards."""
+    post = schedule_post(api, [hook_channel["id"]], at=soon(1), recurrence="daily", count=3)
+    d = min(post["deliveries"], key=lambda row: row["due_at"])
+    wait_until(d["due_at"].replace("Z", ""))
+    assert publishing.claim([(d["id"], 0)], "worker-test") == [(d["id"], 0)]
+    before = api.get(f"/posts/{post['id']}").json
+
+    moved = api.patch(f"/posts/{post['id']}", json={"schedule": {
+        "at": soon(3600), "timezone": "UTC"}})
+    cancelled = api.delete(f"/posts/{post['id']}")
+    for response in (moved, cancelled):
+        assert response.status_code == 409, response.json
+        assert "being published right now" in response.json["error"]["message"]
+    assert api.get(f"/posts/{post['id']}").json == before
+
+    # Its worker records it published; the post's next occurrences may change again.
+    publishing.record_successes([publishing.Sending(
+        d["id"], 1, post["id"], result=PublishResult(ok=True))], "worker-test")
+    assert delivery(d["id"]).status == "published"
+    assert api.delete(f"/posts/{post['id']}").status_code == 200
 
 
 def make_channels(api, webhook, n):

@@ -1,5 +1,7 @@
 """Cancelling or moving posts one second before they are due (scenario f): a cancelled
-post never arrives; a moved one arrives once, at its new time only."""
+post never arrives; a moved one arrives once, at its new time only. Should a worker have
+one already (a busy machine), the change is refused with 409 and the post arrives once, at
+its old time: never twice."""
 
 import pytest
 

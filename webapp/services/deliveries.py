@@ -159,19 +159,19 @@ def _seconds(microseconds) -> float | None:
     return None if microseconds is None else round(float(microseconds) / 1_000_000, 3)
 
 
-def slot_taken(schedule: Schedule, channel_ids: list[int], at: datetime,
-               but: int | None = None) -> bool:
+def slot_taken(schedule: Schedule, channel_ids: list[int], at: datetime, *,
+               but: int | None = None, planned: bool = True) -> bool:
     """Whether another occurrence of `schedule` on one of `channel_ids` is at `at`: a row
-    already written (other than delivery `but`), or an occurrence the planner is still to
-    write. Two deliveries of one schedule and channel never share a time: the planner
-    relies on it (one row per occurrence and channel)."""
+    already written (other than delivery `but`), or, with `planned`, an occurrence the
+    planner is still to write. Two rows of one schedule and channel never share a time
+    (the planner relies on it, and skips an occurrence whose time a moved row took)."""
     taken = db.session.scalar(select(Delivery.id).where(
         Delivery.schedule_id == schedule.id, Delivery.channel_id.in_(channel_ids),
         Delivery.due_at == at, *([Delivery.id != but] if but else [])).limit(1))
-    planned = (schedule.rrule and schedule.next_run_at is not None
-               and at >= schedule.next_run_at
-               and pattern_of(schedule).between(at, at + timedelta(seconds=1), limit=1))
-    return bool(taken or planned)
+    later = (planned and schedule.rrule and schedule.next_run_at is not None
+             and at >= schedule.next_run_at
+             and pattern_of(schedule).between(at, at + timedelta(seconds=1), limit=1))
+    return bool(taken or later)
 
 
 def move(delivery: Delivery, user_id: int | None, local: str, timezone: str) -> Delivery:
@@ -188,8 +188,9 @@ def move(delivery: Delivery, user_id: int | None, local: str, timezone: str) -> 
     before = {"due_at": delivery.due_at.isoformat()}
     jobs.unschedule([delivery])
     schedule = db.session.get(Schedule, delivery.schedule_id) if delivery.schedule_id else None
+    # Onto a later occurrence not yet written is allowed: the planner skips that one.
     if schedule is not None and slot_taken(schedule, [delivery.channel_id], occurrence.at,
-                                           but=delivery.id):
+                                           but=delivery.id, planned=False):
         raise Conflict(f"another occurrence of this post is already at that time on "
                        f"{delivery.channel.name}")
     if not _transition(delivery, UNTRIED, status="pending",

@@ -32,8 +32,10 @@ from . import schedules
 from .validation import Errors, in_workspace, integer, text
 
 EDITABLE_STATUSES = ("draft", "scheduled")
-# Conflict.reason of pause (nothing active to pause) and resume (nothing paused).
+# Conflict.reason of pause (nothing active to pause) and resume (nothing paused), and of
+# changes refused while a delivery of the post is going out.
 NOT_ACTIVE, NOT_PAUSED = "not_active", "not_paused"
+BEING_PUBLISHED = "being_published"
 TITLE_MAX, BODY_MAX, TAG_MAX = 200, 100_000, 100
 
 
@@ -201,7 +203,14 @@ def _open(post_id: int, statuses=WAITING) -> list[Delivery]:
 
 def _withdraw(post: Post, reason: str, keep_history: bool) -> None:
     """Take back every delivery not yet attempted or retrying: jobs removed; rows never
-    attempted are deleted when the schedule moves, or kept as cancelled otherwise."""
+    attempted are deleted when the schedule moves, or kept as cancelled otherwise.
+
+    Not while one of the post's deliveries is being published: it goes out as it was
+    (nothing can call it back), so moving the post would send it a second time and
+    cancelling it would not be true. That is a Conflict (BEING_PUBLISHED) and nothing
+    changes; checked again after the rows are taken, for a worker that claimed one
+    meanwhile (its claim and these updates are conditional on the status)."""
+    _refuse_while_publishing(post)
     deliveries = _open(post.id)
     jobs.unschedule(deliveries)
     ids = [d.id for d in deliveries]
@@ -216,6 +225,29 @@ def _withdraw(post: Post, reason: str, keep_history: bool) -> None:
     ).values(status="cancelled", last_error=reason, finished_at=now_utc())
         .execution_options(synchronize_session=False))
     db.session.expire_all()
+    try:
+        _refuse_while_publishing(post)
+    except Conflict:
+        db.session.rollback()
+        _give_jobs_back(post)
+        raise
+
+
+def _refuse_while_publishing(post: Post) -> None:
+    if db.session.scalar(select(Delivery.id).where(
+            Delivery.post_id == post.id, Delivery.status == "publishing").limit(1)):
+        raise Conflict("the post is being published right now, so nothing was changed; "
+                       "try again in a few seconds", reason=BEING_PUBLISHED)
+
+
+def _give_jobs_back(post: Post) -> None:
+    """After a withdrawal was called off: the waiting deliveries whose jobs it had removed
+    get jobs again (now if they are due soon, else from the planner's next pass)."""
+    waiting = _open(post.id)
+    for delivery in waiting:
+        delivery.job_id = None
+    db.session.commit()
+    jobs.enqueue([d for d in waiting if d.status in IN_JOB and jobs.needs_job_now(d)])
 
 
 # What a post sends: once it went out everywhere, these can no longer change (409).
