@@ -15,7 +15,6 @@ import json
 import os
 import random
 import re
-import secrets
 import statistics
 import tempfile
 import time
@@ -26,22 +25,15 @@ from sqlalchemy import event, update
 
 from webapp import create_app
 from webapp.extensions import db
-from webapp.models import Campaign, Channel, Delivery, UserSession
+from webapp.models import Campaign, Channel, Delivery
 from webapp.services import posts
 from webapp.services.accounts import create_user
+from webapp.web.sessions import add_sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
 ZONE = "Europe/Berlin"
 
-
-def signed_in(user_id: int) -> str:
-    """A sign-in row for the user, as the sign-in page makes one; returns what the session
-    carries for it ("<user id>:<session key>")."""
-    key = secrets.token_urlsafe(32)
-    db.session.add(UserSession(user_id=user_id, key_hash=UserSession.hash(key)))
-    db.session.commit()
-    return f"{user_id}:{key}"
 
 
 def next_month(today: date) -> date:
@@ -119,7 +111,8 @@ def main():
                          lambda *a, **k: statements.append(1))
         client = app.test_client()
         with app.app_context():
-            cookie_value = signed_in(user_id)
+            key, _ = add_sign_in(user_id)
+            cookie_value = f"{user_id}:{key}"  # what the session carries
         with client.session_transaction() as session:
             session["_user_id"] = cookie_value
             session["_fresh"] = True

@@ -18,7 +18,6 @@ asks for is missing from them, again with those created here (CREATE INDEX):
 import argparse
 import json
 import random
-import secrets
 import statistics
 import tempfile
 import time
@@ -30,8 +29,9 @@ from sqlalchemy import insert, text
 
 from webapp import create_app
 from webapp.extensions import db
-from webapp.models import Channel, Delivery, Notification, Post, UserSession
+from webapp.models import Channel, Delivery, Notification, Post
 from webapp.services.accounts import create_user
+from webapp.web.sessions import add_sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -55,14 +55,6 @@ PATHS = {
     "dashboard": ("/", {}),
 }
 
-
-def signed_in(user_id: int) -> str:
-    """A sign-in row for the user, as the sign-in page makes one; returns what the session
-    carries for it ("<user id>:<session key>")."""
-    key = secrets.token_urlsafe(32)
-    db.session.add(UserSession(user_id=user_id, key_hash=UserSession.hash(key)))
-    db.session.commit()
-    return f"{user_id}:{key}"
 
 
 def fill(workspace_id: int, user_id: int, deliveries: int, seed: int = 7) -> dict:
@@ -168,7 +160,8 @@ def main() -> None:
             started = time.perf_counter()
             made = fill(workspace.id, user.id, args.deliveries)
             fill_seconds = time.perf_counter() - started
-            cookie_value = signed_in(user.id)
+            key, _ = add_sign_in(user.id)
+            cookie_value = f"{user.id}:{key}"  # what the session carries
             db.session.remove()
 
             client = app.test_client()

@@ -59,15 +59,21 @@ def sign_in(user: User, remember: bool) -> None:
     CSRF token included) is carried over."""
     session.clear()
     g.pop("csrf_token", None)  # Flask-WTF caches the request's token here
-    key = secrets.token_urlsafe(32)
     # Expired sign-ins open nothing; drop their rows while here.
     db.session.execute(delete(UserSession).where(UserSession.user_id == user.id,
                                                  UserSession.created_at < now_utc() - lifetime()))
-    row = UserSession(user_id=user.id, key_hash=UserSession.hash(key))
+    user.session_key, user.session_id = add_sign_in(user.id)
+    login_user(user, remember=remember, duration=lifetime())
+
+
+def add_sign_in(user_id: int) -> tuple[str, int]:
+    """Store a new sign-in of the user (only its key's hash is kept); returns the key,
+    which the session carries as "<user id>:<key>", and the row's id."""
+    key = secrets.token_urlsafe(32)
+    row = UserSession(user_id=user_id, key_hash=UserSession.hash(key))
     db.session.add(row)
     db.session.commit()
-    user.session_key, user.session_id = key, row.id
-    login_user(user, remember=remember, duration=lifetime())
+    return key, row.id
 
 
 def sign_out() -> None:
