@@ -179,6 +179,22 @@ def test_navigation_filters_and_the_back_button(signed_in, api, hook_channel):
     expect(title).to_have_text(f"{day:%B %Y}")
 
 
+def test_a_filter_changed_the_moment_the_calendar_is_swapped_still_applies(signed_in):
+    """The second of two quick changes lands while htmx swaps in the answer to the first:
+    the new form must already listen (htmx wires swapped content up when it settles)."""
+    page = signed_in
+    page.goto("/calendar")
+    # The next task after the swap: before a settle delay would have ended.
+    page.evaluate("""() => document.addEventListener("htmx:afterSwap", () => setTimeout(() => {
+        const status = document.getElementById("cal-status");
+        status.value = "failed";
+        status.dispatchEvent(new Event("change", {bubbles: true}));
+    }), {once: true})""")
+    page.get_by_label("Time zone").select_option("America/New_York")
+    expect(page).to_have_url(re.compile(r"status=failed"))
+    expect(page.locator("#cal-summary")).to_contain_text("matching the filters")
+
+
 def test_the_month_is_a_list_of_days_on_a_phone(browser, live_server, admin, api,
                                                  hook_channel):
     day = datetime.now(BERLIN).date() + timedelta(days=1)
