@@ -5,8 +5,9 @@ HERALD_MATERIALIZE_DAYS (and always for a schedule's next occurrence). Redis hol
 jobs for the next HERALD_HORIZON_SECONDS, so its memory stays flat however far ahead people
 schedule. `plan()` runs every few seconds in the scheduler process: it writes the rows of
 occurrences entering the window, gives each delivery entering the horizon its exact-time
-job, re-creates jobs Redis lost (restart, FLUSHALL) and recovers deliveries whose worker died
-mid-publish. Every step is idempotent, so running it twice, or in two processes, is harmless.
+job, re-creates jobs Redis lost (restart, FLUSHALL), recovers deliveries whose worker died
+mid-publish, and cancels what is still unapproved at its time (engine/approvals.py). Every
+step is idempotent, so running it twice, or in two processes, is harmless.
 """
 
 import logging
@@ -23,6 +24,8 @@ from ..extensions import db
 from ..models import (
     INACTIVE_POSTS,
     OPEN,
+    UNPLANNED_POSTS,
+    UNTRIED,
     WAITING,
     Channel,
     Delivery,
@@ -32,7 +35,7 @@ from ..models import (
     post_channels,
 )
 from ..timeutil import Occurrence, now_utc, resolve
-from . import attempts, jobs
+from . import approvals, attempts, jobs
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +138,7 @@ def _materialize(ids: list[int], until: datetime, occurrences: int | None = None
     rows = []
     for schedule in schedules:
         post = posts[schedule.post_id]
-        if schedule.status != "active" or post.status in INACTIVE_POSTS:
+        if schedule.status != "active" or post.status in UNPLANNED_POSTS:
             continue
         count = waiting.get(schedule.id, 0)
         skip = published.get(post.id, set()) if schedule.rrule is None else set()
@@ -159,6 +162,22 @@ def _materialize(ids: list[int], until: datetime, occurrences: int | None = None
         db.session.execute(insert(Delivery), rows)
     db.session.flush()
     return len(rows)
+
+
+def plan_now(post: Post) -> None:
+    """Give the post's waiting deliveries due in the next few seconds their jobs now, rather
+    than at the planner's next pass (after a change the caller committed)."""
+    if post.status in INACTIVE_POSTS:
+        return
+    if any(s.status == "paused" for s in post.schedules):
+        return
+    due = [d for d in db.session.scalars(
+               select(Delivery).where(Delivery.post_id == post.id,
+                                      Delivery.status.in_(UNTRIED)).order_by(Delivery.due_at))
+           if d.job_id is None and jobs.needs_job_now(d) and not d.channel.paused]
+    for delivery in due:
+        delivery.status = "queued"
+    jobs.enqueue(due)
 
 
 def _published_channels(post_ids: set[int]) -> dict[int, set[int]]:
@@ -190,7 +209,8 @@ def plan(now: datetime | None = None) -> dict:
     """One pass of the planner. Returns what it did, for logs and tests."""
     now = now or now_utc()
     end = horizon_end(now)
-    done = {"materialized": 0, "enqueued": 0, "restored": 0, "recovered": 0, "more": False}
+    done = {"materialized": 0, "enqueued": 0, "restored": 0, "recovered": 0, "more": False,
+            "approval_notices": 0}
 
     rows_until = materialize_until(now)
     # Occurrences entering the window, and the first occurrence of schedules never written
@@ -199,7 +219,7 @@ def plan(now: datetime | None = None) -> dict:
         select(Schedule.id).join(Post)
         .where(Schedule.status == "active", Schedule.next_run_at.is_not(None),
                or_(Schedule.next_run_at <= rows_until, Schedule.run_count == 0),
-               Post.status.not_in(INACTIVE_POSTS))
+               Post.status.not_in(UNPLANNED_POSTS))
         .order_by(Schedule.next_run_at)).all()
     # Soonest first, and only for so long: after a bulk import of thousands of schedules the
     # jobs of what is due now must not wait for rows needed next week.
@@ -247,7 +267,10 @@ def plan(now: datetime | None = None) -> dict:
     jobs.enqueue(missing)
 
     done["recovered"] = attempts.recover_abandoned(now, jobs.seconds_since_redis_lost_data(now))
+    notices = approvals.expire_due(now) + approvals.remind(now)
+    done["approval_notices"] = len(notices)
     db.session.commit()
+    approvals.send_mail(notices)
     return done
 
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 from flask import current_app
 from rq import get_current_job
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, exists, select, update
 from sqlalchemy.orm import joinedload
 
 from .. import database, publishers
 from ..extensions import db
-from ..models import WAITING, Delivery
+from ..models import INACTIVE_POSTS, WAITING, Delivery, Post
 from ..publishers.base import safe_result
 from ..timeutil import iso_utc, now_utc
 from . import attempts, jobs, notifications, post_status
@@ -161,13 +161,16 @@ def claim(attempts: list[tuple[int, int]], worker: str,
     for delivery_id, attempt in attempts:
         by_attempt.setdefault(attempt, []).append(delivery_id)
     in_job = (Delivery.job_id == job_id,) if job_id else ()
+    # A post taken back to a draft, or waiting for approval, is never sent, whatever job
+    # still names its deliveries.
+    releasable = exists().where(Post.id == Delivery.post_id, Post.status.not_in(INACTIVE_POSTS))
     claimed = []
     for attempt, ids in by_attempt.items():
         claimed += [(delivery_id, attempt) for delivery_id in db.session.scalars(
             update(Delivery)
             .where(Delivery.id.in_(ids), Delivery.attempts == attempt,
                    Delivery.status.in_(WAITING), *in_job,
-                   Delivery.next_attempt_at <= now)
+                   Delivery.next_attempt_at <= now, releasable)
             .values(status="publishing", attempts=attempt + 1, started_at=now,
                     claimed_by=worker, finished_at=None, job_id=None)
             .returning(Delivery.id)

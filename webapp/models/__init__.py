@@ -2,12 +2,14 @@
 
 from .accounts import ROLES, ApiToken, Membership, User, UserSession, Workspace
 from .activity import AuditEvent, Notification
+from .approvals import APPROVAL_MODES, APPROVAL_STATUSES, NOT_APPROVED, Approval
 from .channels import Channel
 from .deliveries import DELIVERY_STATUSES, FINAL, IN_JOB, OPEN, UNTRIED, WAITING, Delivery
 from .posts import (
     INACTIVE_POSTS,
     POST_STATUSES,
     SCHEDULE_STATUSES,
+    UNPLANNED_POSTS,
     Campaign,
     Post,
     Schedule,
@@ -20,7 +22,9 @@ from .types import MAX_ID, UTCDateTime, utcnow
 __all__ = [
     "ROLES", "ApiToken", "Membership", "User", "UserSession", "Workspace",
     "AuditEvent", "Notification",
+    "APPROVAL_MODES", "APPROVAL_STATUSES", "NOT_APPROVED", "Approval",
     "Channel", "DELIVERY_STATUSES", "FINAL", "IN_JOB", "OPEN", "UNTRIED", "WAITING", "Delivery",
-    "INACTIVE_POSTS", "POST_STATUSES", "SCHEDULE_STATUSES", "Campaign", "Post", "Schedule",
+    "INACTIVE_POSTS", "UNPLANNED_POSTS", "POST_STATUSES", "SCHEDULE_STATUSES", "Campaign",
+    "Post", "Schedule",
     "Template", "pattern_of", "post_channels", "MAX_ID", "UTCDateTime", "utcnow",
 ]

@@ -41,7 +41,13 @@ class User(UserMixin, db.Model):
 class Workspace(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     name = db.Column(db.String(120), nullable=False, unique=True)
+    # "required": what an editor schedules waits for an approver (models.approvals).
+    approval = db.Column(db.String(16), nullable=False, default="none", server_default="none")
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        db.CheckConstraint("approval IN ('none', 'required')", name="approval"),
+    )
 
 
 class Membership(db.Model):

@@ -9,8 +9,13 @@ from .types import UTCDateTime, utcnow
 POST_STATUSES = ("draft", "pending_approval", "scheduled", "published", "partially_published",
                  "failed", "cancelled")
 SCHEDULE_STATUSES = ("active", "paused", "completed", "cancelled", "error")
-# Posts in these states are not (or no longer) meant to go out.
+# Posts in these states are not (or no longer) meant to go out: their deliveries get no
+# job and no worker claims them.
 INACTIVE_POSTS = ("draft", "pending_approval", "cancelled")
+# Posts whose occurrences are not even written as deliveries. A post waiting for approval
+# has its deliveries (the queue and calendar show what waits; unapproved at their time they
+# are cancelled), it only gets no jobs.
+UNPLANNED_POSTS = ("draft", "cancelled")
 
 post_channels = db.Table(
     "post_channel",

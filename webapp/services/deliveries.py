@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, cast, extract, func, select, update
 
-from ..engine import jobs, post_status
+from ..engine import jobs, planner, post_status
 from ..errors import Conflict, ValidationError
 from ..extensions import db
 from ..models import (
@@ -20,7 +20,6 @@ from ..models import (
 )
 from ..models.audit import record
 from ..timeutil import now_utc, parse_at, resolve, zone
-from .posts import plan_open
 from .validation import in_workspace
 
 # Conflict.reason when a delivery is not in a state the action applies to.
@@ -202,7 +201,7 @@ def move(delivery: Delivery, user_id: int | None, local: str, timezone: str) -> 
     record(delivery.workspace_id, "delivery.moved", delivery, user_id=user_id, before=before,
            after={"due_at": delivery.due_at.isoformat()})
     db.session.commit()
-    plan_open(delivery.post)
+    planner.plan_now(delivery.post)
     db.session.refresh(delivery)
     return delivery
 
@@ -224,6 +223,6 @@ def publish_now(delivery: Delivery, user_id: int | None) -> Delivery:
     if delivery.status == "retrying":
         jobs.enqueue([delivery])
     else:
-            plan_open(delivery.post)
+            planner.plan_now(delivery.post)
     db.session.refresh(delivery)
     return delivery

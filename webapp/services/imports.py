@@ -20,10 +20,19 @@ from sqlalchemy import insert, select
 from ..engine import planner
 from ..errors import ValidationError
 from ..extensions import db
-from ..models import AuditEvent, Campaign, Channel, Post, Schedule, Workspace, post_channels
+from ..models import (
+    Approval,
+    AuditEvent,
+    Campaign,
+    Channel,
+    Post,
+    Schedule,
+    Workspace,
+    post_channels,
+)
 from ..models.audit import record
 from ..timeutil import now_utc
-from . import posts, schedules
+from . import approvals, posts, schedules
 from .validation import Errors, text
 
 MAX_ROWS = 20_000
@@ -246,6 +255,7 @@ def _write(workspace_id: int, user_id: int, rows: list[Row], filename: str) -> A
     """Insert the posts, their channel links and schedules in one transaction."""
     _still_there(workspace_id, rows)
     now = now_utc()
+    scheduled = "pending_approval" if approvals.required(workspace_id, user_id) else "scheduled"
     # Core inserts of plain dicts, many rows per statement: the ORM's bulk path takes more
     # than twice as long.
     # New ids ascend in the order rows are inserted (SQLite gives max(rowid) + 1 under its
@@ -254,7 +264,7 @@ def _write(workspace_id: int, user_id: int, rows: list[Row], filename: str) -> A
     post_ids = sorted(db.session.scalars(insert(Post.__table__).returning(Post.id), [
         {"workspace_id": workspace_id, "author_id": user_id, "title": row.title,
          "body": row.body, "overrides": {}, "tags": [], "priority": 5,
-         "campaign_id": row.campaign_id, "status": "scheduled" if row.spec else "draft",
+         "campaign_id": row.campaign_id, "status": scheduled if row.spec else "draft",
          "created_at": now, "updated_at": now} for row in rows]))
     links = [{"post_id": post_id, "channel_id": channel_id}
              for post_id, row in zip(post_ids, rows, strict=True) for channel_id in row.channel_ids]
@@ -268,6 +278,11 @@ def _write(workspace_id: int, user_id: int, rows: list[Row], filename: str) -> A
             warnings += [[row.number, warning] for warning in first_warnings]
     if planned:
         db.session.execute(insert(Schedule.__table__), planned)
+    if scheduled == "pending_approval" and planned:
+        db.session.execute(insert(Approval.__table__), [
+            {"workspace_id": workspace_id, "post_id": values["post_id"], "status": "pending",
+             "requested_by": user_id, "requested_at": now, "comment": ""}
+            for values in planned])
     event = record(workspace_id, ACTION, db.session.get(Workspace, workspace_id),
                    user_id=user_id, after={
                        "file": filename[:200], "rows": len(rows), "scheduled": len(planned),

@@ -7,11 +7,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, exists, func, select, update
 
 from ..engine import jobs, planner, post_status
-from ..errors import Conflict, DomainError, NotFound, ValidationError
+from ..errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from ..extensions import db
 from ..models import (
     IN_JOB,
-    INACTIVE_POSTS,
     MAX_ID,
     OPEN,
     POST_STATUSES,
@@ -28,7 +27,7 @@ from ..models import (
 from ..models.audit import record
 from ..publishers import PUBLISHERS
 from ..timeutil import now_utc
-from . import schedules
+from . import approvals, schedules
 from .validation import Errors, in_workspace, integer, text
 
 EDITABLE_STATUSES = ("draft", "scheduled")
@@ -157,11 +156,15 @@ def create(workspace_id: int, user_id: int | None, data: dict) -> Post:
     if fields["status"] == "scheduled" and not fields["channels"]:
         errors.add("channel_ids", "choose at least one channel")
     errors.raise_if_any()
+    if fields["status"] == "scheduled" and approvals.required(workspace_id, user_id):
+        fields["status"] = "pending_approval"
     post = Post(workspace_id=workspace_id, author_id=user_id, **fields)
     db.session.add(post)
     db.session.flush()
     if spec is not None:
         _add_schedule(post, spec)
+    if post.status == "pending_approval":
+        approvals.request(post, user_id)
     record(workspace_id, "post.created", post, user_id=user_id, after=snapshot(post))
     return _commit_and_plan(post)
 
@@ -178,22 +181,8 @@ def _commit_and_plan(post: Post) -> Post:
     planner.materialize([s for s in post.schedules if s.status == "active"])
     post_status.refresh(post)
     db.session.commit()
-    plan_open(post)
+    planner.plan_now(post)
     return post
-
-
-def plan_open(post: Post) -> None:
-    """Give the post's waiting deliveries due in the next few seconds their jobs now, rather
-    than at the planner's next pass."""
-    if post.status in INACTIVE_POSTS:
-        return
-    if any(s.status == "paused" for s in post.schedules):
-        return
-    due = [d for d in _open(post.id, UNTRIED)
-           if d.job_id is None and jobs.needs_job_now(d) and not d.channel.paused]
-    for delivery in due:
-        delivery.status = "queued"
-    jobs.enqueue(due)
 
 
 def _open(post_id: int, statuses=WAITING) -> list[Delivery]:
@@ -289,8 +278,9 @@ def update_post(post: Post, user_id: int | None, data: dict) -> Post:
     status = fields.pop("status", None)
     for name, value in fields.items():
         setattr(post, name, value)
-    if status == "draft" or (status == "scheduled" and was == "draft"):
+    if status == "draft" or (status == "scheduled" and was in ("draft", "pending_approval")):
         post.status = status
+    _ask_approval_again(post, was, user_id, data)
     if spec is not None or "channel_ids" in data or post.status != was:
         _withdraw(post, "rescheduled", keep_history=False)
         paused = any(s.status == "paused" for s in post.schedules)
@@ -305,7 +295,7 @@ def update_post(post: Post, user_id: int | None, data: dict) -> Post:
         if spec is not None:
             # A paused post stays paused when its time changes.
             _add_schedule(post, spec).status = "paused" if paused else "active"
-    if post.status == "scheduled" and not any(
+    if post.status in ("scheduled", "pending_approval") and not any(
             s.next_run_at for s in post.schedules if s.status in ("active", "paused")) \
             and post.status != was:
         raise ValidationError.field("schedule", "nothing left to publish: give a schedule "
@@ -317,6 +307,23 @@ def update_post(post: Post, user_id: int | None, data: dict) -> Post:
     record(post.workspace_id, "post.updated", post, user_id=user_id, before=before,
            after=snapshot(post))
     return _commit_and_plan(post)
+
+
+def _ask_approval_again(post: Post, was: str, user_id: int | None, data: dict) -> None:
+    """Where what someone schedules waits for approval, a change to what a post sends (or
+    scheduling it) waits again, even once approved. An approver scheduling a waiting post
+    approves it; a post taken back to a draft withdraws its request."""
+    if post.status in ("draft", "cancelled"):
+        if was == "pending_approval":
+            approvals.close(post, "withdrawn", user_id)
+        return
+    changes = post.status != was or any(name in data for name in SENT_FIELDS
+                                        if name != "status")
+    if changes and approvals.required(post.workspace_id, user_id):
+        post.status = "pending_approval"
+        approvals.request(post, user_id)
+    elif was == "pending_approval" and post.status == "scheduled":
+        approvals.close(post, "approved", user_id)
 
 
 def cancel(post: Post, user_id: int | None) -> Post:
@@ -375,6 +382,11 @@ def publish_now(post: Post, user_id: int | None) -> Post:
     now; otherwise (draft, recurring) one extra set of deliveries is made for now."""
     if post.status == "cancelled":
         raise Conflict("the post is cancelled")
+    if post.status == "pending_approval":
+        raise Conflict("the post is waiting for approval: approve it first")
+    if approvals.required(post.workspace_id, user_id):
+        raise Forbidden("in this workspace what you schedule waits for approval, so it "
+                        "cannot be published at once; an approver or admin can")
     if not post.channels:
         raise Conflict("the post has no channels")
     now = now_utc()
@@ -400,7 +412,7 @@ def publish_now(post: Post, user_id: int | None) -> Post:
     db.session.flush()
     post_status.refresh(post)
     db.session.commit()
-    plan_open(post)
+    planner.plan_now(post)
     return post
 
 
