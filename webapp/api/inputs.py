@@ -59,6 +59,11 @@ def json_body() -> dict:
     return data
 
 
+def optional_json_body() -> dict:
+    """json_body() where a body is optional (an approval's comment): {} without one."""
+    return json_body() if request.get_data(cache=True).strip() else {}
+
+
 def _check_text(data: dict) -> None:
     """422, naming the field, for text anywhere in the body (a key too) that no database
     can store: NUL, or a lone surrogate. One check for every field, today's and tomorrow's.

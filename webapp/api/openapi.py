@@ -10,8 +10,9 @@ routes and the constants."""
 
 from flask import jsonify
 
-from ..models import DELIVERY_STATUSES
+from ..models import APPROVAL_MODES, APPROVAL_STATUSES, DELIVERY_STATUSES
 from ..models.posts import POST_STATUSES, SCHEDULE_STATUSES
+from ..services.approvals import COMMENT_MAX
 from ..services.channels import NAME_MAX, PUBLISHERS, RATE_LIMIT_MAX
 from ..services.posts import BODY_MAX, EDITABLE_STATUSES, TAG_MAX, TITLE_MAX
 from ..timeutil import MAX_COUNT
@@ -242,7 +243,11 @@ SCHEMAS = {
         "status": {"type": "string", "enum": list(POST_STATUSES)},
         "created_at": INSTANT, "updated_at": INSTANT,
         "schedules": {"type": "array", "items": _ref("Schedule")},
-        "deliveries": {"type": "array", "items": _ref("Delivery")}}},
+        "deliveries": {"type": "array", "items": _ref("Delivery")},
+        "approval": {"type": "object", "nullable": True, "description": "The latest "
+                     "approval request (a rejection's comment is here)", "properties": {
+            "status": {"type": "string", "enum": list(APPROVAL_STATUSES)},
+            "comment": {"type": "string"}, "decided_at": INSTANT}}}},
     "Delivery": {"type": "object", "properties": {
         "id": {"type": "integer"}, "post_id": {"type": "integer"},
         "channel_id": {"type": "integer"}, "due_at": INSTANT,
@@ -251,6 +256,24 @@ SCHEMAS = {
         "external_id": NULLABLE_STR, "external_url": NULLABLE_STR,
         "started_at": INSTANT, "finished_at": INSTANT, "next_attempt_at": INSTANT,
         "warnings": {"type": "array", "items": {"type": "string"}}}},
+    "Workspace": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"},
+        "approval": {"type": "string", "enum": list(APPROVAL_MODES)},
+        "created_at": INSTANT}},
+    "WorkspacePatch": {"type": "object", "properties": {
+        "approval": {"type": "string", "enum": list(APPROVAL_MODES), "description":
+                     "required: what an editor schedules waits for an approver"}}},
+    "Approval": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "post_id": {"type": "integer"},
+        "status": {"type": "string", "enum": list(APPROVAL_STATUSES)},
+        "requested_by": {"type": "integer", "nullable": True}, "requested_at": INSTANT,
+        "decided_by": {"type": "integer", "nullable": True}, "decided_via": NULLABLE_STR,
+        "decided_at": INSTANT, "comment": {"type": "string"},
+        "post": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "title": {"type": "string"},
+            "status": {"type": "string", "enum": list(POST_STATUSES)}}}}},
+    "Decision": {"type": "object", "properties": {
+        "comment": {"type": "string", "maxLength": COMMENT_MAX}}},
     "Occurrence": {"type": "object", "properties": {
         "at": INSTANT, "local": {"type": "string"},
         "warnings": {"type": "array", "items": {"type": "string"}}}},
@@ -293,6 +316,21 @@ PATHS = {
                                        errors=EDIT)},
     "/posts/{id}/publish-now": {"post": _op("Publish now (409 when cancelled or without "
                                             "channels)", POST, params=ID, errors=EDIT)},
+    "/posts/{id}/approve": {"post": _op(
+        "Approve a post waiting for approval (approvers and admins; 409 when it does not "
+        "wait); the body is optional", POST, params=ID, body="Decision", errors=EDIT)},
+    "/posts/{id}/reject": {"post": _op(
+        "Reject a post waiting for approval: it returns to draft with the comment "
+        "(approvers and admins; 409 when it does not wait)", POST, params=ID,
+        body="Decision", errors=EDIT)},
+    "/approvals": {"get": _op("Approval requests, oldest first (approvers and admins)",
+                              _json(_list("Approval")), params=PAGE + [
+        _query("status", {"type": "string", "enum": list(APPROVAL_STATUSES),
+                          "default": "pending"})], errors=(403,))},
+    "/workspace": {
+        "get": _op("The token's workspace", _json(_ref("Workspace"))),
+        "patch": _op("Change the workspace's settings (admins)", _json(_ref("Workspace")),
+                     body="WorkspacePatch", errors=(403,))},
     "/posts/{id}/occurrences": {"get": _op("Next occurrences", _json(
         {"type": "object", "required": ["items"], "properties": {
             "items": {"type": "array", "items": _ref("Occurrence")}}}),

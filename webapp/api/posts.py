@@ -14,7 +14,8 @@ RECENT_DELIVERIES = 200
 MAX_OCCURRENCES = 100  # ?limit= of /posts/{id}/occurrences
 
 
-def _render(post: Post, upcoming_only: bool = False):
+def render(post: Post, upcoming_only: bool = False):
+    """A post in the contract's shape, with its latest deliveries."""
     return serializers.post(post, posts.recent_deliveries(post, RECENT_DELIVERIES, upcoming_only))
 
 
@@ -22,7 +23,7 @@ def _render(post: Post, upcoming_only: bool = False):
 def create_post():
     require("editor")
     post = posts.create(g.workspace_id, g.user_id, json_body())
-    return jsonify(_render(post, upcoming_only=True)), 201
+    return jsonify(render(post, upcoming_only=True)), 201
 
 
 @bp.get("/posts")
@@ -33,25 +34,25 @@ def list_posts():
     start, end = period_args()
     query = posts.search(g.workspace_id, status=status, channel_id=int_arg("channel_id"),
                          campaign_id=int_arg("campaign_id"), start=start, end=end)
-    return jsonify(serializers.paginate(query, _render, db.session))
+    return jsonify(serializers.paginate(query, render, db.session))
 
 
 @bp.get("/posts/<id:post_id>")
 def get_post(post_id):
-    return jsonify(_render(posts.get(g.workspace_id, post_id)))
+    return jsonify(render(posts.get(g.workspace_id, post_id)))
 
 
 @bp.patch("/posts/<id:post_id>")
 def update_post(post_id):
     require("editor")
     post = posts.update_post(posts.get(g.workspace_id, post_id), g.user_id, json_body())
-    return jsonify(_render(post))
+    return jsonify(render(post))
 
 
 def _act(post_id: int, action):
     """An editor's action on one post (cancel, pause, resume, publish now): the post after."""
     require("editor")
-    return jsonify(_render(action(posts.get(g.workspace_id, post_id), g.user_id)))
+    return jsonify(render(action(posts.get(g.workspace_id, post_id), g.user_id)))
 
 
 @bp.delete("/posts/<id:post_id>")

@@ -3,6 +3,7 @@
 from flask import g, request
 
 from ..errors import ValidationError
+from ..services.approvals import latest_of
 from ..services.channels import public_config
 from ..timeutil import iso_utc
 
@@ -51,6 +52,29 @@ def post(p, deliveries) -> dict:
         "updated_at": iso_utc(p.updated_at),
         "schedules": [schedule(s) for s in p.schedules],
         "deliveries": [delivery(d) for d in deliveries],
+        "approval": approval_state(p),
+    }
+
+
+def approval_state(p) -> dict | None:
+    """The post's latest approval request, in short (a rejection's comment is there)."""
+    latest = latest_of(p)
+    return latest and {"status": latest.status, "comment": latest.comment,
+                       "decided_at": iso_utc(latest.decided_at)}
+
+
+def workspace(w) -> dict:
+    return {"id": w.id, "name": w.name, "approval": w.approval,
+            "created_at": iso_utc(w.created_at)}
+
+
+def approval(a) -> dict:
+    return {
+        "id": a.id, "post_id": a.post_id, "status": a.status,
+        "requested_by": a.requested_by, "requested_at": iso_utc(a.requested_at),
+        "decided_by": a.decided_by, "decided_via": a.decided_via,
+        "decided_at": iso_utc(a.decided_at), "comment": a.comment,
+        "post": {"id": a.post.id, "title": a.post.title, "status": a.post.status},
     }
 
 

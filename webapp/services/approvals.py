@@ -161,15 +161,13 @@ def _tell(post: Post, decision: str, comment: str, via: str | None) -> int:
     return note.id
 
 
-def search(workspace_id: int, status: str | None, page: int, per_page: int):
-    """Requests of the workspace with this status (every status when None), oldest first."""
+def search(workspace_id: int, status: str | None):
+    """Requests of the workspace with this status (every status when None), oldest first:
+    a query, for paging."""
     query = select(Approval).where(Approval.workspace_id == workspace_id)
     if status is not None:
         query = query.where(Approval.status == status)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    rows = db.session.scalars(query.order_by(Approval.requested_at, Approval.id)
-                              .offset((page - 1) * per_page).limit(per_page)).all()
-    return rows, total
+    return query.order_by(Approval.requested_at, Approval.id)
 
 
 def first_due(post_ids: list[int]) -> dict[int, object]:
