@@ -8,8 +8,8 @@ from pathlib import Path
 WEBAPP = Path(__file__).resolve().parent.parent / "webapp"
 
 BASE = {"extensions", "config", "database", "crypto", "errors", "timeutil", "models"}
-FEATURES = {"auth", "dashboard", "posts", "imports", "queue", "calendar", "channels",
-            "notifications", "settings"}
+FEATURES = {"auth", "dashboard", "posts", "imports", "queue", "calendar", "approvals",
+            "channels", "notifications", "settings"}
 # What each part may import, besides itself and BASE.
 ALLOWED = {
     "models": set(),

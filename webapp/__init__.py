@@ -28,6 +28,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from . import (
         api,
+        approvals,
         auth,
         calendar,
         channels,
@@ -51,8 +52,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.url_value_preprocessor(refuse_impossible_ids)
     web.init_app(app)
     # One blueprint per feature (templates/<feature>/), the API, and /healthz.
-    for feature in (auth, dashboard, posts, imports, queue, calendar, channels, notifications,
-                    settings, api, health):
+    for feature in (auth, dashboard, posts, imports, queue, calendar, approvals, channels,
+                    notifications, settings, api, health):
         app.register_blueprint(feature.bp)
     init_cli(app)
     return app

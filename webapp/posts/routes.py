@@ -5,10 +5,10 @@ import re
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
-from ..errors import Conflict, ValidationError
+from ..errors import Conflict, Forbidden, ValidationError
 from ..extensions import db
 from ..models import POST_STATUSES, Channel, Post, Schedule
-from ..services import channels, schedules
+from ..services import approvals, channels, schedules
 from ..services import posts as service
 from ..services.channels import PUBLISHERS
 from ..services.validation import Errors
@@ -24,6 +24,9 @@ PREVIEW_SHOWN = 5
 ACTIONS = ("schedule", "draft", "publish", "save")
 HISTORY_SHOWN = 100
 LIVE_SCHEDULES = ("active", "paused")
+SAVED = {"draft": "Draft saved.",
+         "pending_approval": "Sent for approval: it goes out at its time once an approver "
+                             "approves it."}
 
 
 def _get(post_id: int) -> Post:
@@ -103,6 +106,8 @@ def _composer(form: PostForm, post: Post | None, chosen: list[int], texts: dict,
     channels = _channels()
     return render("posts/post_form.html", form=form, post=post, channels=channels,
                   chosen=chosen, texts=texts, errors=errors, weekdays=WEEKDAYS,
+                  approval=approvals.latest_of(post) if post else None,
+                  waits=approvals.required(current_workspace().id, current_user.id),
                   counter=_counter(form.body.data or "", channels, chosen, texts),
                   preview=_preview(form, post), zones=zone_names(),
                   publishers=PUBLISHERS, code=code)
@@ -208,13 +213,13 @@ def post_new():
     if _action() == "publish":
         try:
             service.publish_now(post, current_user.id)
-        except Conflict as exc:
+        except (Conflict, Forbidden) as exc:
             db.session.rollback()
             flash(f"The post was saved but not published: {exc.message}.", "error")
         else:
             flash("Publishing now.", "success")
     else:
-        flash("Draft saved." if post.status == "draft" else "Post scheduled.", "success")
+        flash(SAVED.get(post.status, "Post scheduled."), "success")
     return redirect(url_for("posts.post_detail", post_id=post.id), 303)
 
 
@@ -241,7 +246,8 @@ def post_edit(post_id):
         db.session.rollback()
         fields = exc.fields or {"_": exc.message}
         return _composer(form, _get(post_id), chosen, texts, _show_errors(form, fields), 422)
-    flash("Post saved.", "success")
+    flash(SAVED["pending_approval"] if post.status == "pending_approval" else "Post saved.",
+          "success")
     return redirect(url_for("posts.post_detail", post_id=post_id), 303)
 
 
@@ -274,6 +280,8 @@ def post_detail(post_id):
     post = _get(post_id)
     upcoming, history = service.deliveries_of(post, history=HISTORY_SHOWN)
     return render("posts/post_detail.html", post=post, upcoming=upcoming, history=history,
+                  approval=approvals.latest_of(post),
+                  waits=approvals.required(post.workspace_id, current_user.id),
                   occurrences=service.occurrences(post, OCCURRENCES_SHOWN),
                   has_active=any(s.status == "active" for s in post.schedules),
                   has_paused=any(s.status == "paused" for s in post.schedules))
@@ -284,7 +292,7 @@ def _act(post_id: int, action, done: str):
     post = _get(post_id)
     try:
         action(post, current_user.id)
-    except Conflict as exc:
+    except (Conflict, Forbidden) as exc:
         db.session.rollback()
         flash(f"Nothing changed: {exc.message}.", "error")
     else:

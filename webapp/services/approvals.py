@@ -170,6 +170,11 @@ def search(workspace_id: int, status: str | None):
     return query.order_by(Approval.requested_at, Approval.id)
 
 
+def count(query):
+    """SELECT count(*) of a search() query."""
+    return select(func.count()).select_from(query.order_by(None).subquery())
+
+
 def first_due(post_ids: list[int]) -> dict[int, object]:
     """Each post's soonest waiting delivery time."""
     if not post_ids:
