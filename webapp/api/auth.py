@@ -5,7 +5,7 @@ from flask import current_app, g, request
 
 from ..errors import DomainError, Forbidden
 from ..extensions import csrf, limiter
-from ..models import ApiToken
+from ..models import ApiToken, Membership
 from ..services import accounts
 from . import bp
 
@@ -23,7 +23,7 @@ def _bearer() -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def _presented() -> tuple[ApiToken, object] | None:
+def _presented() -> tuple[ApiToken, Membership] | None:
     """The request's token and its holder's membership, or None. Looked up once per request:
     the limits ask (in the app's before_request, ahead of authenticate) and so does
     authenticate."""
