@@ -30,6 +30,10 @@ class Stack:
             "PORT": str(self.port),
             "WEB_HOST": "127.0.0.1",
             "WEB_CONCURRENCY": "1",
+            # Tests and benchmarks call the API far faster than a script should; the
+            # per-token limits have their own tests (tests/api/test_limits.py).
+            "HERALD_API_WRITES_PER_MINUTE": "1000000",
+            "HERALD_API_READS_PER_MINUTE": "1000000",
             **env,
         }
         self.processes: dict[str, list[subprocess.Popen]] = {}

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import config, timeutil
+from . import config, database, timeutil
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .web import sessions
 
@@ -23,6 +23,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
+    # Before the limiter: its before_request looks up the API token, and a GET's lookup must
+    # already be in the transaction that only reads.
+    database.init_app(app)
     limiter.init_app(app)
     sessions.init_app(app)
 
@@ -33,7 +36,6 @@ def create_app(overrides: dict | None = None) -> Flask:
         calendar,
         channels,
         dashboard,
-        database,
         imports,
         notifications,
         posts,
@@ -45,7 +47,6 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .cli import init_app as init_cli
     from .web import headers, health
 
-    database.init_app(app)
     headers.init_app(app)
     # Before any blueprint adds its routes: their rules are compiled as they are added.
     app.url_map.converters["id"] = IdConverter

@@ -32,6 +32,9 @@ class Defaults:
     HERALD_SIGNIN_LIMIT_PER_ADDRESS = "50 per 15 minutes"
     # Requests with a wrong API token, per client address.
     HERALD_API_AUTH_FAILURE_LIMIT = "30 per minute"
+    # Requests per minute and API token (writes: POST/PUT/PATCH/DELETE; reads: GET/HEAD).
+    HERALD_API_WRITES_PER_MINUTE = 30
+    HERALD_API_READS_PER_MINUTE = 120
     RATELIMIT_KEY_PREFIX = "herald-limits"
     RATELIMIT_HEADERS_ENABLED = True
     # A Redis outage must not turn every sign-in into an error page: the limits then
@@ -106,7 +109,8 @@ def load(app, overrides: dict | None = None) -> None:
     if env.get("HERALD_ALLOW_PRIVATE_NETWORKS"):
         app.config["HERALD_ALLOW_PRIVATE_NETWORKS"] = env["HERALD_ALLOW_PRIVATE_NETWORKS"] == "1"
     for name in ("HERALD_HORIZON_SECONDS", "HERALD_HEARTBEAT_TTL", "HERALD_MATERIALIZE_DAYS",
-                 "HERALD_BATCH_SIZE", "HERALD_WORKER_TTL", "HERALD_TRUSTED_PROXIES"):
+                 "HERALD_BATCH_SIZE", "HERALD_WORKER_TTL", "HERALD_TRUSTED_PROXIES",
+                 "HERALD_API_WRITES_PER_MINUTE", "HERALD_API_READS_PER_MINUTE"):
         if env.get(name):
             app.config[name] = int(env[name])
     for name in ("HERALD_PLANNER_INTERVAL", "HERALD_HTTP_TIMEOUT",

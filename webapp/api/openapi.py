@@ -10,8 +10,9 @@ routes and the constants."""
 
 from flask import jsonify
 
-from ..models import APPROVAL_MODES, APPROVAL_STATUSES, DELIVERY_STATUSES
+from ..models import APPROVAL_MODES, APPROVAL_STATUSES, DELIVERY_STATUSES, TOKEN_KINDS
 from ..models.posts import POST_STATUSES, SCHEDULE_STATUSES
+from ..services.accounts import TOKEN_NAME_MAX
 from ..services.approvals import COMMENT_MAX
 from ..services.channels import NAME_MAX, PUBLISHERS, RATE_LIMIT_MAX
 from ..services.posts import BODY_MAX, EDITABLE_STATUSES, TAG_MAX, TITLE_MAX
@@ -43,7 +44,23 @@ ERROR_RESPONSES = {
     413: ("PayloadTooLarge", "The body is larger than 1 MiB."),
     422: ("ValidationError", "A field is invalid; `fields` names each (dotted paths into "
                              "the body, or the query parameter)."),
+    429: ("RateLimited", "Too many requests: this token's writes or reads this minute "
+                         "(HERALD_API_WRITES_PER_MINUTE, HERALD_API_READS_PER_MINUTE), or, "
+                         "without a valid token, this address's failed ones. Retry-After "
+                         "says when to try again."),
 }
+
+# On every response of a call with a token (those without one: the address's failure limit).
+RATE_HEADERS = {
+    "X-RateLimit-Limit": {"description": "Requests allowed per minute (this token's writes "
+                          "or reads, whichever the call is)", "schema": {"type": "integer"}},
+    "X-RateLimit-Remaining": {"description": "Requests left in the current minute",
+                              "schema": {"type": "integer"}},
+    "X-RateLimit-Reset": {"description": "When the current window ends, in seconds since "
+                          "the Unix epoch", "schema": {"type": "integer"}},
+}
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again",
+                               "schema": {"type": "integer"}}}
 
 ID = [{"name": "id", "in": "path", "required": True,
        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}]
@@ -82,7 +99,7 @@ def _op(summary, ok, *, params=(), body=None, status="200", errors=(), descripti
     and 422 when it reads a body; 404 when it names an id in its path; 422 when it reads
     query parameters)."""
     params = list(params)
-    codes = {401, *errors}
+    codes = {401, 429, *errors}
     if body:
         codes |= {400, 413, 422}
     if any(p["in"] == "path" for p in params):
@@ -90,7 +107,7 @@ def _op(summary, ok, *, params=(), body=None, status="200", errors=(), descripti
     if any(p["in"] == "query" for p in params):
         codes.add(422)
     op = {"summary": summary, "parameters": params,
-          "responses": {status: ok, **{str(code): {
+          "responses": {status: ok | {"headers": _headers(RATE_HEADERS)}, **{str(code): {
               "$ref": f"#/components/responses/{ERROR_RESPONSES[code][0]}"}
               for code in sorted(codes)}}}
     if description:
@@ -99,6 +116,10 @@ def _op(summary, ok, *, params=(), body=None, status="200", errors=(), descripti
         op["requestBody"] = {"required": True,
                              "content": {"application/json": {"schema": _ref(body)}}}
     return op
+
+
+def _headers(names) -> dict:
+    return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
 
 
 def _list(name):
@@ -277,6 +298,23 @@ SCHEMAS = {
     "Occurrence": {"type": "object", "properties": {
         "at": INSTANT, "local": {"type": "string"},
         "warnings": {"type": "array", "items": {"type": "string"}}}},
+    "TokenIn": {"type": "object", "required": ["name"], "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": TOKEN_NAME_MAX,
+                 "pattern": NOT_BLANK},
+        "kind": {"type": "string", "enum": list(TOKEN_KINDS), "default": "api",
+                 "description": "api: opens the API; feed: opens only the calendar feed "
+                                "(the API refuses it with 401)"}}},
+    "Token": {"type": "object", "description": "Neither the token nor its hash is shown "
+              "after it is made.", "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"},
+        "kind": {"type": "string", "enum": list(TOKEN_KINDS)},
+        "created_at": INSTANT, "last_used_at": INSTANT}},
+    "NewToken": {"type": "object", "required": ["id", "name", "kind", "token", "created_at"],
+                 "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"},
+        "kind": {"type": "string", "enum": list(TOKEN_KINDS)},
+        "token": {"type": "string", "description": "The token itself, shown this once"},
+        "created_at": INSTANT}},
 }
 
 POST = _json(_ref("Post"))
@@ -355,6 +393,15 @@ PATHS = {
         "average_wait_seconds": {"type": "number", "nullable": True},
         "average_processing_seconds": {"type": "number", "nullable": True}}}),
         params=[_query("days", _count(MAX_STATS_DAYS, 7))])},
+    "/tokens": {
+        "get": _op("Your tokens in this workspace (admins)", _json(_list("Token")),
+                   params=PAGE, errors=(403,)),
+        "post": _op("Make a token (admins); the answer is the only time it is shown",
+                    _json(_ref("NewToken"), "Created"), body="TokenIn", status="201",
+                    errors=(403,))},
+    "/tokens/{id}": {"delete": _op("Revoke one of your tokens (admins)",
+                                   {"description": "Revoked"}, params=ID, status="204",
+                                   errors=(403,))},
     "/openapi.json": {"get": {"summary": "This document", "security": [], "parameters": [],
                               "responses": {"200": _json({"type": "object"})}}},
 }
@@ -368,8 +415,10 @@ DOCUMENT = {
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         "schemas": SCHEMAS,
-        "responses": {name: _json(_ref("Error"), description)
-                      for name, description in ERROR_RESPONSES.values()},
+        "headers": RATE_HEADERS | RETRY_AFTER,
+        "responses": {name: _json(_ref("Error"), description) | {"headers": _headers(
+            [*RATE_HEADERS, *(RETRY_AFTER if code == 429 else ())])}
+            for code, (name, description) in ERROR_RESPONSES.items()},
     },
 }
 

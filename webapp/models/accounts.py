@@ -87,11 +87,17 @@ class UserSession(db.Model):
         return hashlib.sha256(key.encode()).hexdigest()
 
 
+# What a token opens: the JSON API, or only the workspace's calendar feed (a feed token sits
+# in a calendar app's URL, so it must not be able to change anything).
+TOKEN_KINDS = ("api", "feed")
+
+
 class ApiToken(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     user_id = db.Column(db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
     workspace_id = db.Column(db.ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False)
     name = db.Column(db.String(120), nullable=False, default="")
+    kind = db.Column(db.String(8), nullable=False, default="api", server_default="api")
     # Only a SHA-256 of the token is kept; the token itself is shown once.
     token_hash = db.Column(db.String(64), nullable=False, unique=True)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
@@ -104,8 +110,9 @@ class ApiToken(db.Model):
         return hashlib.sha256(token.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, user, workspace, name: str = "") -> tuple["ApiToken", str]:
+    def issue(cls, user, workspace, name: str = "", kind: str = "api") -> tuple["ApiToken", str]:
         """A new token row and the plain token (which is not stored)."""
         plain = "hrld_" + secrets.token_urlsafe(32)
-        row = cls(user=user, workspace_id=workspace.id, name=name, token_hash=cls.hash(plain))
+        row = cls(user=user, workspace_id=workspace.id, name=name, kind=kind,
+                  token_hash=cls.hash(plain))
         return row, plain

@@ -10,9 +10,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..engine.notifications import email_enabled
 from ..errors import NotFound, ValidationError
 from ..extensions import db
-from ..models import ROLES, ApiToken, Membership, User, Workspace
+from ..models import ROLES, TOKEN_KINDS, ApiToken, Membership, User, Workspace
 from ..models.audit import record
 from ..timeutil import now_utc, zone
+from .validation import unstorable
 
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 MIN_PASSWORD = 8
@@ -137,25 +138,49 @@ def has_users() -> bool:
     return db.session.scalar(select(User.id).limit(1)) is not None
 
 
+def token_query(user: User, workspace: Workspace):
+    """The query of the user's tokens for this workspace (API and feed), newest first."""
+    return (select(ApiToken).where(ApiToken.user_id == user.id,
+                                   ApiToken.workspace_id == workspace.id)
+            .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()))
+
+
 def tokens_of(user: User, workspace: Workspace) -> list[ApiToken]:
-    """The user's API tokens for this workspace, newest first."""
-    return db.session.scalars(select(ApiToken).where(
-        ApiToken.user_id == user.id, ApiToken.workspace_id == workspace.id)
-        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).all()
+    """The user's tokens for this workspace, newest first."""
+    return db.session.scalars(token_query(user, workspace)).all()
 
 
-def create_token(user: User, workspace: Workspace, name: object) -> tuple[ApiToken, str]:
-    """A new API token named `name`; the plain token is returned once and never stored."""
+TOKEN_NAME_MAX = 120
+
+
+def token_problems(name: object, kind: object) -> dict[str, str]:
+    """Everything wrong with a new token's name and kind ({field: message})."""
+    fields = {}
     name = name.strip() if isinstance(name, str) else ""
     if not name:
-        raise ValidationError("name: is required", {"name": "is required"})
-    if len(name) > 120:
-        raise ValidationError("name: is longer than 120 characters",
-                              {"name": "is longer than 120 characters"})
-    row, plain = ApiToken.issue(user, workspace, name)
+        fields["name"] = "is required"
+    elif len(name) > TOKEN_NAME_MAX:
+        fields["name"] = f"is longer than {TOKEN_NAME_MAX} characters"
+    elif unstorable(name):
+        fields["name"] = unstorable(name)
+    if kind not in TOKEN_KINDS:
+        fields["kind"] = f"must be one of {', '.join(TOKEN_KINDS)}"
+    return fields
+
+
+def create_token(user: User, workspace: Workspace, name: object,
+                 kind: object = "api") -> tuple[ApiToken, str]:
+    """A new token named `name` that opens the API (`kind` "api") or only the calendar
+    feed ("feed"); the plain token is returned once and never stored."""
+    fields = token_problems(name, kind)
+    if fields:
+        raise ValidationError("; ".join(f"{k}: {v}" for k, v in fields.items()), fields)
+    name = name.strip()
+    row, plain = ApiToken.issue(user, workspace, name, kind)
     db.session.add(row)
     db.session.flush()
-    record(workspace.id, "token.created", row, user_id=user.id, after={"name": name})
+    record(workspace.id, "token.created", row, user_id=user.id,
+           after={"name": name, "kind": kind})
     db.session.commit()
     return row, plain
 

@@ -1,6 +1,6 @@
 """The settings page's forms."""
 
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, SelectField, StringField
 
 from ..web.forms import Form, zone_field
 
@@ -19,3 +19,5 @@ class PasswordForm(Form):
 class TokenForm(Form):
     name = StringField("Token name", render_kw={"maxlength": 120,
                                                 "placeholder": "e.g. deploy script"})
+    kind = SelectField("Opens", choices={"api": "the JSON API",
+                                         "feed": "the calendar feed only"}, default="api")

@@ -1,5 +1,6 @@
 """The signed-in person's own settings: their timezone, where notifications go, their
-password, their API tokens and their sign-ins."""
+password, their API tokens (admins only: tokens are an admin's right, as in the API) and their
+sign-ins."""
 
 from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
@@ -8,7 +9,7 @@ from ..errors import ValidationError
 from ..extensions import limiter
 from ..services import accounts
 from ..services.notifications import email_enabled
-from ..web.access import current_workspace
+from ..web.access import current_workspace, may, require
 from ..web.forms import add_errors, zone_names
 from ..web.htmx import render
 from ..web.sessions import end_all_sessions, sign_in, sign_out
@@ -23,7 +24,8 @@ def _page(form=None, *, code: int = 200, token_form=None, new_token=None):
                                   "notify_email": current_user.notify_email or ""})
     return render("settings/settings.html", form=form, zones=zone_names(), email=email_enabled(),
                   token_form=token_form or TokenForm(formdata=None), new_token=new_token,
-                  tokens=accounts.tokens_of(current_user, current_workspace()), code=code)
+                  tokens=accounts.tokens_of(current_user, current_workspace())
+                  if may("admin") else None, code=code)
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -79,13 +81,15 @@ def change_password():
 @bp.post("/settings/tokens")
 def create_token():
     """A new API token for this workspace; its secret is shown on this answer only."""
+    require("admin")
     form = TokenForm()
     if not form.validate_on_submit():
         return _page(token_form=form, code=400)
     try:
-        row, plain = accounts.create_token(current_user, current_workspace(), form.name.data)
+        row, plain = accounts.create_token(current_user, current_workspace(), form.name.data,
+                                           form.kind.data)
     except ValidationError as exc:
-        form.name.errors = [exc.fields["name"]]
+        add_errors(form, exc.fields, {})
         return _page(token_form=form, code=422)
     # Not a redirect: the secret must not travel in a URL or sit in the session.
     return _page(new_token=(row, plain))
@@ -93,6 +97,7 @@ def create_token():
 
 @bp.post("/settings/tokens/<id:token_id>/revoke")
 def revoke_token(token_id: int):
+    require("admin")
     row = accounts.revoke_token(current_user, current_workspace(), token_id)
     flash(f"Token “{row.name}” revoked: it opens nothing any more.", "success")
     return redirect(url_for("settings.settings"), 303)
