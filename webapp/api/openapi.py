@@ -12,6 +12,7 @@ from flask import jsonify
 
 from ..models import DELIVERY_STATUSES
 from ..models.posts import POST_STATUSES, SCHEDULE_STATUSES
+from ..services.audit import ACTION, OBJECT_TYPES
 from ..services.channels import NAME_MAX, PUBLISHERS, RATE_LIMIT_MAX
 from ..services.posts import BODY_MAX, EDITABLE_STATUSES, TAG_MAX, TITLE_MAX
 from ..timeutil import MAX_COUNT
@@ -254,6 +255,13 @@ SCHEMAS = {
     "Occurrence": {"type": "object", "properties": {
         "at": INSTANT, "local": {"type": "string"},
         "warnings": {"type": "array", "items": {"type": "string"}}}},
+    "AuditEvent": {"type": "object", "properties": {
+        "at": INSTANT, "user_id": {"type": "integer", "nullable": True,
+                                   "description": "null for Herald's own events"},
+        "action": {"type": "string"}, "object_type": {"type": "string"},
+        "object_id": {"type": "integer", "nullable": True},
+        "before": {"type": "object", "nullable": True},
+        "after": {"type": "object", "nullable": True}}},
 }
 
 POST = _json(_ref("Post"))
@@ -317,6 +325,17 @@ PATHS = {
         "average_wait_seconds": {"type": "number", "nullable": True},
         "average_processing_seconds": {"type": "number", "nullable": True}}}),
         params=[_query("days", _count(MAX_STATS_DAYS, 7))])},
+    "/audit": {"get": _op("The audit log, newest first (approvers and admins)",
+                          _json(_list("AuditEvent")), params=PAGE + [
+        _query("object_type", {"type": "string", "enum": list(OBJECT_TYPES),
+                               "description": "Required with object_id."}),
+        _id_query("object_id"), _id_query("user_id"),
+        _query("action", {"type": "string", "pattern": f"^{ACTION.pattern}$",
+                          "description": "An action (post.updated), or the start of one "
+                                         "ending in a dot (post.)."}),
+        *_period()], errors=(403,),
+        description="A post's events (object_type=post) include those of its deliveries "
+                    "and schedules.")},
     "/openapi.json": {"get": {"summary": "This document", "security": [], "parameters": [],
                               "responses": {"200": _json({"type": "object"})}}},
 }

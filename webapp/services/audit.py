@@ -4,7 +4,7 @@ changes of an event in words, and the rows of its CSV export."""
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
@@ -19,6 +19,7 @@ OBJECT_TYPES = ("post", "schedule", "delivery", "channel", "user", "apitoken", "
                 "membership")
 # An action ("post.updated"), or the start of one ending in a dot ("post.").
 ACTION = re.compile(r"[a-z_]{1,32}\.(?:[a-z_]{1,31})?")
+READ_ROLE = "approver"  # the least role that reads the log (pages and API)
 SYSTEM = "Herald"  # who a system event (user None) is shown as
 VALUE_SHOWN = 80   # characters of a changed value the page and CSV show
 CSV_MAX_ROWS = 100_000
@@ -35,7 +36,8 @@ WORDS = {
     "delivery.cancelled": "cancelled the delivery", "delivery.moved": "moved the delivery",
     "delivery.published_now": "sent the delivery now",
     "channel.created": "connected the channel", "channel.updated": "changed the channel",
-    "channel.deleted": "removed the channel", "token.created": "created an API token",
+    "channel.deleted": "removed the channel",
+    "channel.paused": "paused the channel", "channel.resumed": "resumed the channel", "token.created": "created an API token",
     "token.revoked": "revoked an API token", "posts.imported": "imported posts from CSV",
     "user.settings_changed": "changed their settings",
 }
@@ -49,7 +51,7 @@ class Filters:
     object_id: int | None = None
     user_id: int | None = None
     action: str | None = None
-    start: datetime | None = None
+    start: datetime | None = None  # both inclusive
     end: datetime | None = None
 
 
@@ -107,7 +109,7 @@ def local_period(start: str | None, end: str | None, zone: ZoneInfo,
     if first and last and last < first:
         errors.add("to", "is before “from”")
     lower = datetime.combine(first, time(), zone) if first else None
-    upper = datetime.combine(last + timedelta(days=1), time(), zone) if last else None
+    upper = datetime.combine(last, time.max, zone) if last else None
     return lower, upper
 
 
@@ -127,7 +129,7 @@ def _query(workspace_id: int, f: Filters):
     if f.start:
         query = query.where(AuditEvent.created_at >= f.start)
     if f.end:
-        query = query.where(AuditEvent.created_at < f.end)
+        query = query.where(AuditEvent.created_at <= f.end)
     return query
 
 
@@ -202,14 +204,14 @@ def _rows(events: list[AuditEvent]) -> list[Row]:
         return {e.object_id for e in events if e.object_type == kind and e.object_id}
 
     emails = dict(db.session.execute(select(User.id, User.email).where(
-        User.id.in_({e.user_id for e in events if e.user_id})))) if events else {}
+        User.id.in_({e.user_id for e in events if e.user_id}))).all()) if events else {}
     posts = set(db.session.scalars(select(Post.id).where(Post.id.in_(ids("post"))))) \
         if ids("post") else set()
     parents = {}
     for model, kind in ((Delivery, "delivery"), (Schedule, "schedule")):
         if ids(kind):
             parents[kind] = dict(db.session.execute(
-                select(model.id, model.post_id).where(model.id.in_(ids(kind)))))
+                select(model.id, model.post_id).where(model.id.in_(ids(kind)))).all())
     channels = set(db.session.scalars(select(Channel.id).where(Channel.id.in_(
         ids("channel"))))) if ids("channel") else set()
     rows = []
