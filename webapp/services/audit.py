@@ -36,8 +36,8 @@ WORDS = {
     "delivery.cancelled": "cancelled the delivery", "delivery.moved": "moved the delivery",
     "delivery.published_now": "sent the delivery now",
     "channel.created": "connected the channel", "channel.updated": "changed the channel",
-    "channel.deleted": "removed the channel",
-    "channel.paused": "paused the channel", "channel.resumed": "resumed the channel", "token.created": "created an API token",
+    "channel.deleted": "removed the channel", "channel.paused": "paused the channel",
+    "channel.resumed": "resumed the channel", "token.created": "created an API token",
     "token.revoked": "revoked an API token", "posts.imported": "imported posts from CSV",
     "user.settings_changed": "changed their settings",
 }
