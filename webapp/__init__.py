@@ -32,6 +32,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from . import (
         api,
         approvals,
+        audit,
         auth,
         calendar,
         channels,
@@ -54,7 +55,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.init_app(app)
     # One blueprint per feature (templates/<feature>/), the API, and /healthz.
     for feature in (auth, dashboard, posts, imports, queue, calendar, approvals, channels,
-                    notifications, settings, api, health):
+                    notifications, settings, audit, api, health):
         app.register_blueprint(feature.bp)
     init_cli(app)
     return app

@@ -6,4 +6,13 @@ from ..web.errors import API_PREFIX
 
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
-from . import approvals, auth, channels, deliveries, openapi, posts, tokens  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    approvals,
+    audit,
+    auth,
+    channels,
+    deliveries,
+    openapi,
+    posts,
+    tokens,
+)

@@ -14,6 +14,7 @@ from ..models import APPROVAL_MODES, APPROVAL_STATUSES, DELIVERY_STATUSES, TOKEN
 from ..models.posts import POST_STATUSES, SCHEDULE_STATUSES
 from ..services.accounts import TOKEN_NAME_MAX
 from ..services.approvals import COMMENT_MAX
+from ..services.audit import ACTION, OBJECT_TYPES
 from ..services.channels import NAME_MAX, PUBLISHERS, RATE_LIMIT_MAX
 from ..services.posts import BODY_MAX, EDITABLE_STATUSES, TAG_MAX, TITLE_MAX
 from ..timeutil import MAX_COUNT
@@ -315,6 +316,13 @@ SCHEMAS = {
         "kind": {"type": "string", "enum": list(TOKEN_KINDS)},
         "token": {"type": "string", "description": "The token itself, shown this once"},
         "created_at": INSTANT}},
+    "AuditEvent": {"type": "object", "properties": {
+        "at": INSTANT, "user_id": {"type": "integer", "nullable": True,
+                                   "description": "null for Herald's own events"},
+        "action": {"type": "string"}, "object_type": {"type": "string"},
+        "object_id": {"type": "integer", "nullable": True},
+        "before": {"type": "object", "nullable": True},
+        "after": {"type": "object", "nullable": True}}},
 }
 
 POST = _json(_ref("Post"))
@@ -402,6 +410,17 @@ PATHS = {
     "/tokens/{id}": {"delete": _op("Revoke one of your tokens (admins)",
                                    {"description": "Revoked"}, params=ID, status="204",
                                    errors=(403,))},
+    "/audit": {"get": _op("The audit log, newest first (approvers and admins)",
+                          _json(_list("AuditEvent")), params=PAGE + [
+        _query("object_type", {"type": "string", "enum": list(OBJECT_TYPES),
+                               "description": "Required with object_id."}),
+        _id_query("object_id"), _id_query("user_id"),
+        _query("action", {"type": "string", "pattern": f"^{ACTION.pattern}$",
+                          "description": "An action (post.updated), or the start of one "
+                                         "ending in a dot (post.)."}),
+        *_period()], errors=(403,),
+        description="A post's events (object_type=post) include those of its deliveries "
+                    "and schedules.")},
     "/openapi.json": {"get": {"summary": "This document", "security": [], "parameters": [],
                               "responses": {"200": _json({"type": "object"})}}},
 }

@@ -78,6 +78,13 @@ def approval(a) -> dict:
     }
 
 
+def audit_event(e) -> dict:
+    """Before and after hold no secrets: what records them leaves them out."""
+    return {"at": iso_utc(e.created_at), "user_id": e.user_id, "action": e.action,
+            "object_type": e.object_type, "object_id": e.object_id, "before": e.before,
+            "after": e.after}
+
+
 def occurrence(o) -> dict:
     return {"at": iso_utc(o.at), "local": o.local.isoformat(), "warnings": o.warnings}
 

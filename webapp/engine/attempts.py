@@ -93,6 +93,9 @@ def recover_abandoned(now: datetime, redis_data_age: float) -> int:
         dead = heartbeats_known and not jobs.is_alive("worker", delivery.claimed_by or "")
         if dead or delivery.started_at is None or delivery.started_at < hard_limit:
             log.warning("recovering delivery %s abandoned by %s", delivery.id, delivery.claimed_by)
+            # In the transaction record_failure commits: gone again if it loses the race.
+            record(delivery.workspace_id, "delivery.recovered", delivery,
+                   before={"status": "publishing", "worker": delivery.claimed_by})
             if record_failure(delivery.id, delivery.attempts, delivery.claimed_by,
                               "the worker stopped while publishing", transient=True,
                               delay=0):

@@ -8,11 +8,11 @@ from flask_login import current_user
 from ..errors import Conflict, Forbidden, ValidationError
 from ..extensions import db
 from ..models import POST_STATUSES, Channel, Post, Schedule
-from ..services import approvals, channels, schedules
+from ..services import approvals, audit, channels, schedules
 from ..services import posts as service
 from ..services.channels import PUBLISHERS
 from ..services.validation import Errors
-from ..web.access import current_workspace, require
+from ..web.access import current_workspace, may, require
 from ..web.forms import add_errors, zone_names
 from ..web.htmx import int_arg, render, wants_fragment
 from . import bp
@@ -23,6 +23,7 @@ OCCURRENCES_SHOWN = 10
 PREVIEW_SHOWN = 5
 ACTIONS = ("schedule", "draft", "publish", "save")
 HISTORY_SHOWN = 100
+EVENTS_SHOWN = 20  # of the post's audit history; the audit log has the rest
 LIVE_SCHEDULES = ("active", "paused")
 SAVED = {"draft": "Draft saved.",
          "pending_approval": "Sent for approval: it goes out at its time once an approver "
@@ -279,9 +280,11 @@ def post_preview(post_id=None):
 def post_detail(post_id):
     post = _get(post_id)
     upcoming, history = service.deliveries_of(post, history=HISTORY_SHOWN)
+    events, more_events = audit.history(post, EVENTS_SHOWN) if may(audit.READ_ROLE) else ([], False)
     return render("posts/post_detail.html", post=post, upcoming=upcoming, history=history,
                   approval=approvals.latest_of(post),
                   waits=approvals.required(post.workspace_id, current_user.id),
+                  events=events, more_events=more_events,
                   occurrences=service.occurrences(post, OCCURRENCES_SHOWN),
                   has_active=any(s.status == "active" for s in post.schedules),
                   has_paused=any(s.status == "paused" for s in post.schedules))

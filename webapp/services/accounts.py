@@ -97,9 +97,16 @@ def update_settings(user: User, timezone: str, notify_email: str | None) -> None
         problems["notify_email"] = "is not an e-mail address"
     if problems:
         raise ValidationError("check the settings", problems)
+    before = {"timezone": user.timezone, "notify_email": user.notify_email}
     user.timezone = timezone
     if email_enabled():
         user.notify_email = email or None
+    after = {"timezone": user.timezone, "notify_email": user.notify_email}
+    if after != before:
+        # The settings hold in every workspace of theirs, so each one's log shows them.
+        for membership in user.memberships:
+            record(membership.workspace_id, "user.settings_changed", user, user_id=user.id,
+                   before=before, after=after)
     db.session.commit()
 
 

@@ -159,6 +159,15 @@ def public_config(channel: Channel, full: bool = False) -> dict:
     return shown
 
 
+def snapshot(channel: Channel) -> dict:
+    """The fields the audit log compares. Never the credentials (only whether each is
+    set), and URLs masked as below admin: approvers read the log, and URLs often carry
+    tokens (see shown_url)."""
+    return {"name": channel.name, "platform": channel.platform, "color": channel.color,
+            "paused": channel.paused, "rate_limit_per_hour": channel.rate_limit_per_hour,
+            "config": public_config(channel)}
+
+
 def create(workspace_id: int, user_id: int | None, data: dict) -> Channel:
     """A new channel from `data` (name, platform, config, ...); ValidationError naming
     every wrong field, and nothing saved, otherwise."""
@@ -166,8 +175,7 @@ def create(workspace_id: int, user_id: int | None, data: dict) -> Channel:
     _apply(channel, data, partial=False)
     db.session.add(channel)
     db.session.flush()
-    record(workspace_id, "channel.created", channel, user_id=user_id,
-           after={"name": channel.name, "platform": channel.platform})
+    record(workspace_id, "channel.created", channel, user_id=user_id, after=snapshot(channel))
     db.session.commit()
     return channel
 
@@ -176,10 +184,13 @@ def update(channel: Channel, user_id: int | None, data: dict) -> Channel:
     """Change the fields `data` gives (secrets not given keep their values); a paused
     channel's waiting deliveries leave their jobs (the planner gives them new ones once
     it is resumed)."""
-    before = {"name": channel.name, "paused": channel.paused, "config": dict(channel.config)}
+    before = snapshot(channel)
     _apply(channel, data, partial=True)
-    record(channel.workspace_id, "channel.updated", channel, user_id=user_id, before=before,
-           after={"name": channel.name, "paused": channel.paused, "config": channel.config})
+    action = "channel.updated"
+    if set(data) == {"paused"} and channel.paused != before["paused"]:
+        action = "channel.paused" if channel.paused else "channel.resumed"
+    record(channel.workspace_id, action, channel, user_id=user_id, before=before,
+           after=snapshot(channel))
     db.session.commit()
     if channel.paused:
         _unqueue(channel)
@@ -203,7 +214,7 @@ def delete(channel: Channel, user_id: int | None) -> None:
         Delivery.status.in_(WAITING))))
     jobs.unschedule(waiting)
     record(channel.workspace_id, "channel.deleted", channel, user_id=user_id,
-           before={"name": channel.name, "platform": channel.platform})
+           before=snapshot(channel))
     db.session.delete(channel)
     db.session.commit()
 

@@ -344,6 +344,7 @@ def pause(post: Post, user_id: int | None) -> Post:
     active = [s for s in post.schedules if s.status == "active"]
     if not active:
         raise Conflict("the post has no active schedule to pause", reason=NOT_ACTIVE)
+    before = snapshot(post)
     deliveries = _open(post.id, IN_JOB)
     jobs.unschedule(deliveries)
     for delivery in deliveries:
@@ -351,7 +352,8 @@ def pause(post: Post, user_id: int | None) -> Post:
             delivery.status = "pending"
     for schedule in active:
         schedule.status = "paused"
-    record(post.workspace_id, "post.paused", post, user_id=user_id)
+    record(post.workspace_id, "post.paused", post, user_id=user_id, before=before,
+           after=snapshot(post))
     db.session.commit()
     return post
 
@@ -362,6 +364,7 @@ def resume(post: Post, user_id: int | None) -> Post:
     paused = [s for s in post.schedules if s.status == "paused"]
     if not paused:
         raise Conflict("the post is not paused", reason=NOT_PAUSED)
+    before = snapshot(post)
     now = now_utc()
     for schedule in paused:
         schedule.status = "active"
@@ -373,7 +376,8 @@ def resume(post: Post, user_id: int | None) -> Post:
             delivery.status, delivery.last_error = "cancelled", "skipped: paused at its time"
             delivery.finished_at = now
         planner.skip_past(schedule, now)
-    record(post.workspace_id, "post.resumed", post, user_id=user_id)
+    record(post.workspace_id, "post.resumed", post, user_id=user_id, before=before,
+           after=snapshot(post))
     return _commit_and_plan(post)
 
 
@@ -389,6 +393,7 @@ def publish_now(post: Post, user_id: int | None) -> Post:
                         "cannot be published at once; an approver or admin can")
     if not post.channels:
         raise Conflict("the post has no channels")
+    before = snapshot(post)
     now = now_utc()
     one_off = {s.id for s in post.schedules if s.rrule is None}
     waiting = [d for d in _open(post.id, UNTRIED)
@@ -408,7 +413,8 @@ def publish_now(post: Post, user_id: int | None) -> Post:
             schedule.status = "active"
     if post.status == "draft":
         post.status = "scheduled"
-    record(post.workspace_id, "post.published_now", post, user_id=user_id)
+    record(post.workspace_id, "post.published_now", post, user_id=user_id, before=before,
+           after=snapshot(post))
     db.session.flush()
     post_status.refresh(post)
     db.session.commit()
