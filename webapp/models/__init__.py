@@ -1,6 +1,6 @@
 """The domain model. Models hold data and their own invariants; they enqueue nothing."""
 
-from .accounts import ROLES, ApiToken, Membership, User, UserSession, Workspace
+from .accounts import ROLES, ApiToken, Invitation, Membership, User, UserSession, Workspace
 from .activity import AuditEvent, Notification
 from .channels import Channel
 from .deliveries import DELIVERY_STATUSES, FINAL, IN_JOB, OPEN, UNTRIED, WAITING, Delivery
@@ -18,7 +18,7 @@ from .posts import (
 from .types import MAX_ID, UTCDateTime, utcnow
 
 __all__ = [
-    "ROLES", "ApiToken", "Membership", "User", "UserSession", "Workspace",
+    "ROLES", "ApiToken", "Invitation", "Membership", "User", "UserSession", "Workspace",
     "AuditEvent", "Notification",
     "Channel", "DELIVERY_STATUSES", "FINAL", "IN_JOB", "OPEN", "UNTRIED", "WAITING", "Delivery",
     "INACTIVE_POSTS", "POST_STATUSES", "SCHEDULE_STATUSES", "Campaign", "Post", "Schedule",
