@@ -38,6 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         posts,
         queue,
         settings,
+        team,
         web,
     )
     from .api.inputs import IdConverter, refuse_impossible_ids
@@ -52,7 +53,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.init_app(app)
     # One blueprint per feature (templates/<feature>/), the API, and /healthz.
     for feature in (auth, dashboard, posts, imports, queue, calendar, channels, notifications,
-                    settings, api, health):
+                    settings, team, api, health):
         app.register_blueprint(feature.bp)
     init_cli(app)
     return app

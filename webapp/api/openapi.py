@@ -10,10 +10,11 @@ routes and the constants."""
 
 from flask import jsonify
 
-from ..models import DELIVERY_STATUSES
+from ..models import DELIVERY_STATUSES, ROLES
 from ..models.posts import POST_STATUSES, SCHEDULE_STATUSES
 from ..services.channels import NAME_MAX, PUBLISHERS, RATE_LIMIT_MAX
 from ..services.posts import BODY_MAX, EDITABLE_STATUSES, TAG_MAX, TITLE_MAX
+from ..services.team import EMAIL_MAX
 from ..timeutil import MAX_COUNT
 from . import bp
 from .deliveries import MAX_STATS_DAYS, MAX_UPCOMING_HOURS
@@ -107,6 +108,7 @@ def _list(name):
 
 
 NULLABLE_STR = {"type": "string", "nullable": True}
+ROLE = {"type": "string", "enum": list(ROLES)}
 INSTANT = {"type": "string", "format": "date-time", "nullable": True}
 # Text that must hold something besides whitespace (JSON Schema's pattern searches).
 NOT_BLANK = r"\S"
@@ -251,6 +253,22 @@ SCHEMAS = {
         "external_id": NULLABLE_STR, "external_url": NULLABLE_STR,
         "started_at": INSTANT, "finished_at": INSTANT, "next_attempt_at": INSTANT,
         "warnings": {"type": "array", "items": {"type": "string"}}}},
+    "Member": {"type": "object", "properties": {
+        "id": {"type": "integer", "description": "the membership's id"},
+        "user_id": {"type": "integer"}, "email": {"type": "string"},
+        "role": ROLE, "joined_at": INSTANT}},
+    "MemberIn": {"type": "object", "required": ["email", "role"], "properties": {
+        "email": {"type": "string", "minLength": 3, "maxLength": EMAIL_MAX,
+                  "description": "compared without surrounding spaces and case; a member "
+                                 "of the workspace already is 422"},
+        "role": ROLE}},
+    "MemberPatch": {"type": "object", "required": ["role"], "properties": {"role": ROLE}},
+    "Invitation": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "email": {"type": "string"}, "role": ROLE,
+        "expires_at": INSTANT,
+        "url": {"type": "string", "description": "the one-time link (valid 7 days), "
+                "shown only in this answer; opening it makes or signs in the account of "
+                "`email` and joins the workspace"}}},
     "Occurrence": {"type": "object", "properties": {
         "at": INSTANT, "local": {"type": "string"},
         "warnings": {"type": "array", "items": {"type": "string"}}}},
@@ -317,6 +335,18 @@ PATHS = {
         "average_wait_seconds": {"type": "number", "nullable": True},
         "average_processing_seconds": {"type": "number", "nullable": True}}}),
         params=[_query("days", _count(MAX_STATS_DAYS, 7))])},
+    "/members": {
+        "get": _op("List the workspace's members (admins)", _json(_list("Member")),
+                   params=PAGE, errors=(403,)),
+        "post": _op("Invite someone by e-mail (admins): a one-time link valid 7 days",
+                    _json(_ref("Invitation"), "Created"), body="MemberIn", status="201",
+                    errors=(403,))},
+    "/members/{id}": {
+        "patch": _op("Change a member's role (admins; 409 for the last admin)",
+                     _json(_ref("Member")), params=ID, body="MemberPatch", errors=(403, 409)),
+        "delete": _op("Remove a member (admins; 409 for the last admin)",
+                      {"description": "Removed"}, params=ID, status="204",
+                      errors=(403, 409))},
     "/openapi.json": {"get": {"summary": "This document", "security": [], "parameters": [],
                               "responses": {"200": _json({"type": "object"})}}},
 }

@@ -54,6 +54,12 @@ def post(p, deliveries) -> dict:
     }
 
 
+def member(m) -> dict:
+    """A membership: its id is the one PATCH and DELETE /members/{id} take."""
+    return {"id": m.id, "user_id": m.user_id, "email": m.user.email, "role": m.role,
+            "joined_at": iso_utc(m.created_at)}
+
+
 def occurrence(o) -> dict:
     return {"at": iso_utc(o.at), "local": o.local.isoformat(), "warnings": o.warnings}
 

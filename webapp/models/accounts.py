@@ -96,7 +96,7 @@ class Invitation(db.Model):
     def issue(cls, workspace_id: int, email: str, role: str,
               invited_by: int) -> tuple["Invitation", str]:
         """A new invitation valid for LIFETIME and its plain token (which is not stored)."""
-        plain = secrets.token_urlsafe(32)
+        plain = secrets.token_urlsafe(32)  # 43 characters: the invitation route's length
         row = cls(workspace_id=workspace_id, email=email, role=role, invited_by=invited_by,
                   token_hash=cls.hash(plain), expires_at=utcnow() + cls.LIFETIME)
         return row, plain
