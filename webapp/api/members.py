@@ -35,8 +35,8 @@ def change_member_role(membership_id):
     require("admin")
     body = json_body()
     team.member(g.workspace_id, membership_id)  # another workspace's: 404 before 422
-    return jsonify(serializers.member(team.change_role(g.workspace_id, membership_id, body.get("role"),
-                                            g.user_id)))
+    membership = team.change_role(g.workspace_id, membership_id, body.get("role"), g.user_id)
+    return jsonify(serializers.member(membership))
 
 
 @bp.delete("/members/<id:membership_id>")
