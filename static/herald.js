@@ -23,3 +23,9 @@ document.addEventListener("keydown", (event) => {
     bell.querySelector("summary").focus();
   }
 });
+// A form marked data-autosubmit (the workspace switcher, a member's role) is sent when
+// its select changes; its button does the same without JavaScript.
+document.addEventListener("change", (event) => {
+  const form = event.target.closest && event.target.closest("form[data-autosubmit]");
+  if (form && event.target.tagName === "SELECT") form.requestSubmit();
+});

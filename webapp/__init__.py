@@ -42,6 +42,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         posts,
         queue,
         settings,
+        team,
         web,
     )
     from .api.inputs import IdConverter, refuse_impossible_ids
@@ -55,7 +56,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.init_app(app)
     # One blueprint per feature (templates/<feature>/), the API, and /healthz.
     for feature in (auth, dashboard, posts, imports, queue, calendar, approvals, channels,
-                    notifications, settings, audit, api, health):
+                    notifications, settings, audit, team, api, health):
         app.register_blueprint(feature.bp)
     init_cli(app)
     return app

@@ -10,13 +10,14 @@ routes and the constants."""
 
 from flask import jsonify
 
-from ..models import APPROVAL_MODES, APPROVAL_STATUSES, DELIVERY_STATUSES, TOKEN_KINDS
+from ..models import APPROVAL_MODES, APPROVAL_STATUSES, DELIVERY_STATUSES, ROLES, TOKEN_KINDS
 from ..models.posts import POST_STATUSES, SCHEDULE_STATUSES
 from ..services.accounts import TOKEN_NAME_MAX
 from ..services.approvals import COMMENT_MAX
 from ..services.audit import ACTION, OBJECT_TYPES
 from ..services.channels import NAME_MAX, PUBLISHERS, RATE_LIMIT_MAX
 from ..services.posts import BODY_MAX, EDITABLE_STATUSES, TAG_MAX, TITLE_MAX
+from ..services.team import EMAIL_MAX
 from ..timeutil import MAX_COUNT
 from . import bp
 from .deliveries import MAX_STATS_DAYS, MAX_UPCOMING_HOURS
@@ -130,6 +131,7 @@ def _list(name):
 
 
 NULLABLE_STR = {"type": "string", "nullable": True}
+ROLE = {"type": "string", "enum": list(ROLES)}
 INSTANT = {"type": "string", "format": "date-time", "nullable": True}
 # Text that must hold something besides whitespace (JSON Schema's pattern searches).
 NOT_BLANK = r"\S"
@@ -296,6 +298,22 @@ SCHEMAS = {
             "status": {"type": "string", "enum": list(POST_STATUSES)}}}}},
     "Decision": {"type": "object", "properties": {
         "comment": {"type": "string", "maxLength": COMMENT_MAX}}},
+    "Member": {"type": "object", "properties": {
+        "id": {"type": "integer", "description": "the membership's id"},
+        "user_id": {"type": "integer"}, "email": {"type": "string"},
+        "role": ROLE, "joined_at": INSTANT}},
+    "MemberIn": {"type": "object", "required": ["email", "role"], "properties": {
+        "email": {"type": "string", "minLength": 3, "maxLength": EMAIL_MAX,
+                  "description": "compared without surrounding spaces and case; a member "
+                                 "of the workspace already is 422"},
+        "role": ROLE}},
+    "MemberPatch": {"type": "object", "required": ["role"], "properties": {"role": ROLE}},
+    "Invitation": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "email": {"type": "string"}, "role": ROLE,
+        "expires_at": INSTANT,
+        "url": {"type": "string", "description": "the one-time link (valid 7 days), "
+                "shown only in this answer; opening it makes or signs in the account of "
+                "`email` and joins the workspace"}}},
     "Occurrence": {"type": "object", "properties": {
         "at": INSTANT, "local": {"type": "string"},
         "warnings": {"type": "array", "items": {"type": "string"}}}},
@@ -421,6 +439,18 @@ PATHS = {
         *_period()], errors=(403,),
         description="A post's events (object_type=post) include those of its deliveries "
                     "and schedules.")},
+    "/members": {
+        "get": _op("List the workspace's members (admins)", _json(_list("Member")),
+                   params=PAGE, errors=(403,)),
+        "post": _op("Invite someone by e-mail (admins): a one-time link valid 7 days",
+                    _json(_ref("Invitation"), "Created"), body="MemberIn", status="201",
+                    errors=(403,))},
+    "/members/{id}": {
+        "patch": _op("Change a member's role (admins; 409 for the last admin)",
+                     _json(_ref("Member")), params=ID, body="MemberPatch", errors=(403, 409)),
+        "delete": _op("Remove a member (admins; 409 for the last admin)",
+                      {"description": "Removed"}, params=ID, status="204",
+                      errors=(403, 409))},
     "/openapi.json": {"get": {"summary": "This document", "security": [], "parameters": [],
                               "responses": {"200": _json({"type": "object"})}}},
 }

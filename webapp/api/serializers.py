@@ -83,6 +83,10 @@ def audit_event(e) -> dict:
     return {"at": iso_utc(e.created_at), "user_id": e.user_id, "action": e.action,
             "object_type": e.object_type, "object_id": e.object_id, "before": e.before,
             "after": e.after}
+def member(m) -> dict:
+    """A membership: its id is the one PATCH and DELETE /members/{id} take."""
+    return {"id": m.id, "user_id": m.user_id, "email": m.user.email, "role": m.role,
+            "joined_at": iso_utc(m.created_at)}
 
 
 def occurrence(o) -> dict:

@@ -8,8 +8,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from flask import current_app
 from sqlalchemy import select, update
 
+from .. import crypto
 from ..extensions import db
-from ..models import Membership, Notification, User
+from ..models import Invitation, Membership, Notification, User
 from ..timeutil import now_utc
 
 log = logging.getLogger(__name__)
@@ -97,6 +98,38 @@ def send_email(notification_id: int) -> None:
     deliver_mail(current_app.config["SMTP_URL"], message)
     note.emailed_at = now_utc()
     db.session.commit()
+
+
+def mail_invitation(invitation: Invitation, token: str) -> None:
+    """Queue the e-mail carrying an invitation's link, when e-mail is on. The job's
+    arguments sit in Redis, so the token travels encrypted with the app's key; the job
+    checks it against the row's hash, so it sends nothing for a revoked or used link."""
+    if not email_enabled():
+        return
+    from .jobs import SEND_INVITATION, queue
+
+    queue().enqueue(SEND_INVITATION, invitation.id, crypto.encrypt({"token": token}),
+                    job_id=f"invitation-{invitation.id}", result_ttl=0)
+
+
+def send_invitation(invitation_id: int, sealed_token: str) -> None:
+    """RQ job: e-mail the invited person their link, if it still opens something."""
+    invitation = db.session.get(Invitation, invitation_id)
+    token = crypto.decrypt(sealed_token).get("token")
+    if (invitation is None or not invitation.is_open(now_utc()) or not token
+            or Invitation.hash(token) != invitation.token_hash):
+        return  # revoked, used, expired, or sealed under another SECRET_KEY
+    base = current_app.config["HERALD_BASE_URL"].rstrip("/")
+    message = EmailMessage()
+    message["From"] = current_app.config["MAIL_FROM"]
+    message["To"] = invitation.email
+    message["Subject"] = one_line(f"[Herald] You are invited to {invitation.workspace.name}",
+                                  250)
+    message.set_content(
+        f"You are invited to join {invitation.workspace.name} on Herald as "
+        f"{invitation.role}.\n\nOpen this link to accept (it works once, until "
+        f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC):\n{base}/invite/{token}\n")
+    deliver_mail(current_app.config["SMTP_URL"], message)
 
 
 def deliver_mail(smtp_url: str, message: EmailMessage) -> None:

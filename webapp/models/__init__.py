@@ -1,6 +1,15 @@
 """The domain model. Models hold data and their own invariants; they enqueue nothing."""
 
-from .accounts import ROLES, TOKEN_KINDS, ApiToken, Membership, User, UserSession, Workspace
+from .accounts import (
+    ROLES,
+    TOKEN_KINDS,
+    ApiToken,
+    Invitation,
+    Membership,
+    User,
+    UserSession,
+    Workspace,
+)
 from .activity import AuditEvent, Notification
 from .approvals import APPROVAL_MODES, APPROVAL_STATUSES, NOT_APPROVED, Approval
 from .channels import Channel
@@ -20,7 +29,8 @@ from .posts import (
 from .types import MAX_ID, UTCDateTime, utcnow
 
 __all__ = [
-    "ROLES", "TOKEN_KINDS", "ApiToken", "Membership", "User", "UserSession", "Workspace",
+    "ROLES", "TOKEN_KINDS", "ApiToken", "Invitation", "Membership", "User", "UserSession",
+    "Workspace",
     "AuditEvent", "Notification",
     "APPROVAL_MODES", "APPROVAL_STATUSES", "NOT_APPROVED", "Approval",
     "Channel", "DELIVERY_STATUSES", "FINAL", "IN_JOB", "OPEN", "UNTRIED", "WAITING", "Delivery",

@@ -2,6 +2,7 @@
 
 import hashlib
 import secrets
+from datetime import datetime, timedelta
 
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -55,6 +56,8 @@ class Membership(db.Model):
     user_id = db.Column(db.ForeignKey("user.id", ondelete="CASCADE"), nullable=False)
     workspace_id = db.Column(db.ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False)
     role = db.Column(db.String(16), nullable=False, default="editor")
+    # When they joined (rows from before it was kept: their account's creation time).
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
 
     user = db.relationship("User", back_populates="memberships")
     workspace = db.relationship("Workspace", lazy="joined")
@@ -67,6 +70,46 @@ class Membership(db.Model):
     def can(self, needed: str) -> bool:
         """True when this role is at least `needed` in viewer < editor < approver < admin."""
         return ROLES.index(self.role) >= ROLES.index(needed)
+
+
+class Invitation(db.Model):
+    """A one-time link that makes whoever opens it, signed in with `email`, a member with
+    `role`. Accepting it sets accepted_at; revoking it deletes the row."""
+
+    LIFETIME = timedelta(days=7)
+
+    id = db.Column(db.Integer, primary_key=True)
+    workspace_id = db.Column(db.ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False,
+                             index=True)
+    email = db.Column(db.String(254), nullable=False)
+    role = db.Column(db.String(16), nullable=False)
+    # Only a SHA-256 of the link's token is kept: the table alone lets nobody in.
+    token_hash = db.Column(db.String(64), nullable=False, unique=True)
+    invited_by = db.Column(db.ForeignKey("user.id", ondelete="SET NULL"))
+    created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    expires_at = db.Column(UTCDateTime, nullable=False)
+    accepted_at = db.Column(UTCDateTime)
+
+    workspace = db.relationship("Workspace", lazy="joined")
+
+    __table_args__ = (db.CheckConstraint(f"role IN {ROLES!r}", name="role"),)
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, workspace_id: int, email: str, role: str,
+              invited_by: int) -> tuple["Invitation", str]:
+        """A new invitation valid for LIFETIME and its plain token (which is not stored)."""
+        plain = secrets.token_urlsafe(32)  # 43 characters: the invitation route's length
+        row = cls(workspace_id=workspace_id, email=email, role=role, invited_by=invited_by,
+                  token_hash=cls.hash(plain), expires_at=utcnow() + cls.LIFETIME)
+        return row, plain
+
+    def is_open(self, now: datetime) -> bool:
+        """Not yet accepted and not expired."""
+        return self.accepted_at is None and now < self.expires_at
 
 
 class UserSession(db.Model):

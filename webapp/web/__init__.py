@@ -7,7 +7,7 @@ from flask_login import current_user
 from ..extensions import login_manager
 from ..services.validation import unstorable
 from . import errors, filters
-from .access import find_membership, may, user_zone
+from .access import find_membership, may, memberships, user_zone
 
 
 def init_app(app: Flask) -> None:
@@ -37,4 +37,5 @@ def init_app(app: Flask) -> None:
 def _page_context():
     if not current_user.is_authenticated:
         return {"can": may}
-    return {"can": may, "membership": find_membership(), "user_zone": user_zone().key}
+    return {"can": may, "membership": find_membership(), "user_zone": user_zone().key,
+            "memberships": memberships}

@@ -2,7 +2,7 @@
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import abort, g, make_response, request
+from flask import abort, g, make_response, request, session
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -23,18 +23,46 @@ def require_sign_in():
         return login_manager.unauthorized()
 
 
+# The session key holding the workspace this browser works in (switch_workspace).
+WORKSPACE_KEY = "workspace_id"
+
+
+def memberships() -> list[Membership]:
+    """Every membership of the signed-in user, oldest first (the switcher's choices)."""
+    return sorted(current_user.memberships, key=lambda m: m.id)
+
+
 def find_membership() -> Membership | None:
-    """The signed-in user's membership (their first), read once per request; None when
-    their account belongs to no workspace."""
+    """The signed-in user's membership of the workspace this browser chose (their first
+    when it chose none, or chose one they no longer belong to), read once per request;
+    None when their account belongs to no workspace."""
     if "page_membership" not in g:
-        g.page_membership = db.session.scalar(
+        chosen = session.get(WORKSPACE_KEY)
+        found = None
+        if isinstance(chosen, int):
+            found = db.session.scalar(select(Membership).where(
+                Membership.user_id == current_user.id, Membership.workspace_id == chosen))
+        g.page_membership = found or db.session.scalar(
             select(Membership).where(Membership.user_id == current_user.id)
             .order_by(Membership.id).limit(1))
     return g.page_membership
 
 
+def switch_workspace(workspace_id: object) -> Membership | None:
+    """Work in this workspace from now on in this browser; None (and no change) unless
+    the signed-in user is a member of it."""
+    found = None
+    if isinstance(workspace_id, int):
+        found = db.session.scalar(select(Membership).where(
+            Membership.user_id == current_user.id, Membership.workspace_id == workspace_id))
+    if found is not None:
+        session[WORKSPACE_KEY] = workspace_id
+        g.page_membership = found
+    return found
+
+
 def current_membership() -> Membership:
-    """The signed-in user's membership of their workspace (their first one)."""
+    """The signed-in user's membership of the workspace they work in."""
     membership = find_membership()
     if membership is None:
         abort(403, description="Your account does not belong to any workspace.")
