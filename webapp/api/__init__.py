@@ -6,4 +6,4 @@ from ..web.errors import API_PREFIX
 
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 
-from . import auth, channels, deliveries, openapi, posts  # noqa: E402,F401
+from . import auth, channels, deliveries, hooks, openapi, posts  # noqa: E402,F401

@@ -10,9 +10,10 @@ routes and the constants."""
 
 from flask import jsonify
 
-from ..models import DELIVERY_STATUSES
+from ..models import DELIVERY_STATUSES, HOOK_EVENTS
 from ..models.posts import POST_STATUSES, SCHEDULE_STATUSES
 from ..services.channels import NAME_MAX, PUBLISHERS, RATE_LIMIT_MAX
+from ..services.hooks import SECRET_MAX, URL_MAX
 from ..services.posts import BODY_MAX, EDITABLE_STATUSES, TAG_MAX, TITLE_MAX
 from ..timeutil import MAX_COUNT
 from . import bp
@@ -251,6 +252,19 @@ SCHEMAS = {
         "external_id": NULLABLE_STR, "external_url": NULLABLE_STR,
         "started_at": INSTANT, "finished_at": INSTANT, "next_attempt_at": INSTANT,
         "warnings": {"type": "array", "items": {"type": "string"}}}},
+    "HookIn": {"type": "object", "required": ["url", "events"], "description": "Each "
+               "event is POSTed to `url` like a webhook channel's message (the same "
+               "X-Herald-Signature when a secret is set, the same retries), body "
+               "`{\"event\", \"at\", \"data\"}`.", "properties": {
+        "url": URL | {"maxLength": URL_MAX},
+        "secret": {"type": "string", "maxLength": SECRET_MAX, "nullable": True,
+                   "description": "write-only: responses only say has_secret"},
+        "events": {"type": "array", "minItems": 1, "items": {
+            "type": "string", "enum": list(HOOK_EVENTS)}}}},
+    "Hook": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "url": {"type": "string"},
+        "events": {"type": "array", "items": {"type": "string", "enum": list(HOOK_EVENTS)}},
+        "has_secret": {"type": "boolean"}, "created_at": INSTANT}},
     "Occurrence": {"type": "object", "properties": {
         "at": INSTANT, "local": {"type": "string"},
         "warnings": {"type": "array", "items": {"type": "string"}}}},
@@ -317,6 +331,14 @@ PATHS = {
         "average_wait_seconds": {"type": "number", "nullable": True},
         "average_processing_seconds": {"type": "number", "nullable": True}}}),
         params=[_query("days", _count(MAX_STATS_DAYS, 7))])},
+    "/hooks": {
+        "get": _op("List lifecycle webhooks (admins)", _json(_list("Hook")), params=PAGE,
+                   errors=(403,)),
+        "post": _op("Add a lifecycle webhook (admins)", _json(_ref("Hook"), "Created"),
+                    body="HookIn", status="201", errors=(403,))},
+    "/hooks/{id}": {
+        "delete": _op("Remove a lifecycle webhook (admins)", {"description": "Removed"},
+                      params=ID, status="204", errors=(403,))},
     "/openapi.json": {"get": {"summary": "This document", "security": [], "parameters": [],
                               "responses": {"200": _json({"type": "object"})}}},
 }

@@ -38,6 +38,7 @@ JOB_TIMEOUT = 120
 # The functions jobs run, by the dotted name RQ stores with each job.
 PUBLISH_BATCH = "webapp.engine.publishing.publish_batch"
 SEND_EMAIL = "webapp.engine.notifications.send_email"
+SEND_HOOK_CALL = "webapp.engine.hook_calls.send_call"
 # Jobs already in Redis keep the names earlier versions gave them (an upgrade may find
 # jobs queued for days ahead): HeraldJob runs them under the current name.
 FORMER_NAMES = {"webapp.publishing.publish_batch": PUBLISH_BATCH,

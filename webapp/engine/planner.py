@@ -32,7 +32,7 @@ from ..models import (
     post_channels,
 )
 from ..timeutil import Occurrence, now_utc, resolve
-from . import attempts, jobs
+from . import attempts, hook_calls, jobs
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,8 @@ def plan(now: datetime | None = None) -> dict:
     """One pass of the planner. Returns what it did, for logs and tests."""
     now = now or now_utc()
     end = horizon_end(now)
-    done = {"materialized": 0, "enqueued": 0, "restored": 0, "recovered": 0, "more": False}
+    done = {"materialized": 0, "enqueued": 0, "restored": 0, "recovered": 0,
+            "hook_calls_restored": 0, "more": False}
 
     rows_until = materialize_until(now)
     # Occurrences entering the window, and the first occurrence of schedules never written
@@ -248,6 +249,7 @@ def plan(now: datetime | None = None) -> dict:
 
     done["recovered"] = attempts.recover_abandoned(now, jobs.seconds_since_redis_lost_data(now))
     db.session.commit()
+    done["hook_calls_restored"] = hook_calls.recover(now)
     return done
 
 

@@ -4,6 +4,7 @@ from .accounts import ROLES, ApiToken, Membership, User, UserSession, Workspace
 from .activity import AuditEvent, Notification
 from .channels import Channel
 from .deliveries import DELIVERY_STATUSES, FINAL, IN_JOB, OPEN, UNTRIED, WAITING, Delivery
+from .hooks import CALL_WAITING, HOOK_CALL_STATUSES, HOOK_EVENTS, Hook, HookCall
 from .posts import (
     INACTIVE_POSTS,
     POST_STATUSES,
@@ -21,6 +22,7 @@ __all__ = [
     "ROLES", "ApiToken", "Membership", "User", "UserSession", "Workspace",
     "AuditEvent", "Notification",
     "Channel", "DELIVERY_STATUSES", "FINAL", "IN_JOB", "OPEN", "UNTRIED", "WAITING", "Delivery",
+    "CALL_WAITING", "HOOK_CALL_STATUSES", "HOOK_EVENTS", "Hook", "HookCall",
     "INACTIVE_POSTS", "POST_STATUSES", "SCHEDULE_STATUSES", "Campaign", "Post", "Schedule",
     "Template", "pattern_of", "post_channels", "MAX_ID", "UTCDateTime", "utcnow",
 ]
