@@ -1,8 +1,9 @@
 """The settings page's forms."""
 
-from wtforms import EmailField, PasswordField, StringField
+from wtforms import EmailField, PasswordField, StringField, URLField
 
-from ..web.forms import Form, zone_field
+from ..models import HOOK_EVENTS
+from ..web.forms import CheckboxesField, Form, zone_field
 
 
 class SettingsForm(Form):
@@ -19,3 +20,12 @@ class PasswordForm(Form):
 class TokenForm(Form):
     name = StringField("Token name", render_kw={"maxlength": 120,
                                                 "placeholder": "e.g. deploy script"})
+
+
+class HookForm(Form):
+    CHOICES = {"events": [(name, name) for name in HOOK_EVENTS]}
+
+    url = URLField("URL", render_kw={"placeholder": "https://example.com/herald-events",
+                                     "spellcheck": "false", "autocomplete": "off"})
+    events = CheckboxesField("Events")
+    secret = PasswordField("Signing secret (optional)", render_kw={"autocomplete": "off"})
