@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from tests.helpers import PASSWORD, Api, delivery_ids, schedule, show, submit, token_for
 from tests.platforms import Reply
-from webapp.engine import hooks as engine_hooks
 from webapp.engine import hook_calls, jobs
+from webapp.engine import hooks as engine_hooks
 from webapp.extensions import db
 from webapp.models import Hook, HookCall
 from webapp.services import hooks

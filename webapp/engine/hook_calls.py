@@ -55,7 +55,9 @@ def send_call(call_id: int) -> str:
     if not _update(call_id, made, attempts=made + 1, next_attempt_at=now + LEASE):
         return "claimed elsewhere"
     call = db.session.get(HookCall, call_id)
-    hook = db.session.get(Hook, call.hook_id)
+    hook = db.session.get(Hook, call.hook_id) if call else None
+    if hook is None:
+        return "hook removed"
     body = json.dumps(call.payload).encode()
     headers = {"Content-Type": "application/json", "Idempotency-Key": call.idempotency_key}
     secret = decrypt(hook.secret_encrypted).get("secret")
