@@ -47,8 +47,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     )
     from .api.inputs import IdConverter, refuse_impossible_ids
     from .cli import init_app as init_cli
+    from .engine import hooks
     from .web import headers, health
 
+    hooks.init_app(app)
     headers.init_app(app)
     # Before any blueprint adds its routes: their rules are compiled as they are added.
     app.url_map.converters["id"] = IdConverter

@@ -12,6 +12,7 @@ from . import (  # noqa: E402,F401
     auth,
     channels,
     deliveries,
+    hooks,
     members,
     openapi,
     posts,

@@ -10,12 +10,20 @@ routes and the constants."""
 
 from flask import jsonify
 
-from ..models import APPROVAL_MODES, APPROVAL_STATUSES, DELIVERY_STATUSES, ROLES, TOKEN_KINDS
+from ..models import (
+    APPROVAL_MODES,
+    APPROVAL_STATUSES,
+    DELIVERY_STATUSES,
+    HOOK_EVENTS,
+    ROLES,
+    TOKEN_KINDS,
+)
 from ..models.posts import POST_STATUSES, SCHEDULE_STATUSES
 from ..services.accounts import TOKEN_NAME_MAX
 from ..services.approvals import COMMENT_MAX
 from ..services.audit import ACTION, OBJECT_TYPES
 from ..services.channels import NAME_MAX, PUBLISHERS, RATE_LIMIT_MAX
+from ..services.hooks import SECRET_MAX, URL_MAX
 from ..services.posts import BODY_MAX, EDITABLE_STATUSES, TAG_MAX, TITLE_MAX
 from ..services.team import EMAIL_MAX
 from ..timeutil import MAX_COUNT
@@ -314,6 +322,19 @@ SCHEMAS = {
         "url": {"type": "string", "description": "the one-time link (valid 7 days), "
                 "shown only in this answer; opening it makes or signs in the account of "
                 "`email` and joins the workspace"}}},
+    "HookIn": {"type": "object", "required": ["url", "events"], "description": "Each "
+               "event is POSTed to `url` like a webhook channel's message (the same "
+               "X-Herald-Signature when a secret is set, the same retries), body "
+               "`{\"event\", \"at\", \"data\"}`.", "properties": {
+        "url": URL | {"maxLength": URL_MAX},
+        "secret": {"type": "string", "maxLength": SECRET_MAX, "nullable": True,
+                   "description": "write-only: responses only say has_secret"},
+        "events": {"type": "array", "minItems": 1, "items": {
+            "type": "string", "enum": list(HOOK_EVENTS)}}}},
+    "Hook": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "url": {"type": "string"},
+        "events": {"type": "array", "items": {"type": "string", "enum": list(HOOK_EVENTS)}},
+        "has_secret": {"type": "boolean"}, "created_at": INSTANT}},
     "Occurrence": {"type": "object", "properties": {
         "at": INSTANT, "local": {"type": "string"},
         "warnings": {"type": "array", "items": {"type": "string"}}}},
@@ -451,6 +472,14 @@ PATHS = {
         "delete": _op("Remove a member (admins; 409 for the last admin)",
                       {"description": "Removed"}, params=ID, status="204",
                       errors=(403, 409))},
+    "/hooks": {
+        "get": _op("List lifecycle webhooks (admins)", _json(_list("Hook")), params=PAGE,
+                   errors=(403,)),
+        "post": _op("Add a lifecycle webhook (admins)", _json(_ref("Hook"), "Created"),
+                    body="HookIn", status="201", errors=(403,))},
+    "/hooks/{id}": {
+        "delete": _op("Remove a lifecycle webhook (admins)", {"description": "Removed"},
+                      params=ID, status="204", errors=(403,))},
     "/openapi.json": {"get": {"summary": "This document", "security": [], "parameters": [],
                               "responses": {"200": _json({"type": "object"})}}},
 }

@@ -22,6 +22,12 @@ def channel(c) -> dict:
     }
 
 
+def hook(h) -> dict:
+    """Whether a hook signs its calls, never its secret."""
+    return {"id": h.id, "url": h.url, "events": list(h.events),
+            "has_secret": bool(h.secret_encrypted), "created_at": iso_utc(h.created_at)}
+
+
 def delivery(d) -> dict:
     return {
         "id": d.id, "post_id": d.post_id, "channel_id": d.channel_id,

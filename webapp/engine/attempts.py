@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import Delivery
 from ..models.audit import record
 from ..timeutil import now_utc
-from . import jobs, notifications, post_status
+from . import hooks, jobs, notifications, post_status
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +32,30 @@ def finish(delivery_id: int, attempts: int, worker: str | None, **values) -> boo
     return changed
 
 
+def retry_wait(made: int, transient: bool, delay: float | None = None,
+               at_least: bool = False) -> float | None:
+    """The retry policy: seconds until the next attempt after `made` attempts, or None
+    when there is none (a permanent failure, or HERALD_RETRY_DELAYS used up). `delay`
+    overrides the policy's delay; with `at_least` it only lengthens it (Retry-After).
+    Deliveries and lifecycle hooks both retry by it."""
+    delays = current_app.config["HERALD_RETRY_DELAYS"]
+    if not transient or made > len(delays):
+        return None
+    wait = float(delays[made - 1])
+    if delay is not None:
+        wait = max(wait, delay) if at_least else delay
+    return wait
+
+
 def record_failure(delivery_id: int, attempts: int, worker: str | None, error: str | None, *,
                    transient: bool, delay: float | None = None, at_least: bool = False) -> bool:
-    """Schedule the next attempt by HERALD_RETRY_DELAYS, or fail the delivery for good.
-
-    `delay` overrides the policy's delay; with `at_least` it only lengthens it (Retry-After).
-    """
+    """Schedule the next attempt by the retry policy (retry_wait), or fail the delivery
+    for good."""
     delivery = db.session.get(Delivery, delivery_id)
     db.session.refresh(delivery)
-    delays = current_app.config["HERALD_RETRY_DELAYS"]
-    made = attempts - delivery.retry_base
+    wait = retry_wait(attempts - delivery.retry_base, transient, delay, at_least)
     now = now_utc()
-    if transient and made <= len(delays):
-        wait = float(delays[made - 1])
-        if delay is not None:
-            wait = max(wait, delay) if at_least else delay
+    if wait is not None:
         if not finish(delivery_id, attempts, worker, status="retrying", last_error=error,
                        next_attempt_at=now + timedelta(seconds=wait), finished_at=now):
             return False
@@ -63,6 +72,8 @@ def record_failure(delivery_id: int, attempts: int, worker: str | None, error: s
     db.session.refresh(delivery)
     record(delivery.workspace_id, "delivery.failed", delivery,
            after={"attempts": attempts, "error": error})
+    hooks.fire(delivery.workspace_id, "delivery.failed",
+               hooks.delivery_data(delivery, "delivery.failed"))
     note = notifications.notify_failure(delivery)
     post_status.refresh(delivery.post)
     db.session.commit()

@@ -39,6 +39,7 @@ JOB_TIMEOUT = 120
 PUBLISH_BATCH = "webapp.engine.publishing.publish_batch"
 SEND_EMAIL = "webapp.engine.notifications.send_email"
 SEND_INVITATION = "webapp.engine.notifications.send_invitation"
+SEND_HOOK_CALL = "webapp.engine.hook_calls.send_call"
 # Jobs already in Redis keep the names earlier versions gave them (an upgrade may find
 # jobs queued for days ahead): HeraldJob runs them under the current name.
 FORMER_NAMES = {"webapp.publishing.publish_batch": PUBLISH_BATCH,

@@ -35,7 +35,7 @@ from ..models import (
     post_channels,
 )
 from ..timeutil import Occurrence, now_utc, resolve
-from . import approvals, attempts, jobs
+from . import approvals, attempts, hook_calls, jobs
 
 log = logging.getLogger(__name__)
 
@@ -209,8 +209,8 @@ def plan(now: datetime | None = None) -> dict:
     """One pass of the planner. Returns what it did, for logs and tests."""
     now = now or now_utc()
     end = horizon_end(now)
-    done = {"materialized": 0, "enqueued": 0, "restored": 0, "recovered": 0, "more": False,
-            "approval_notices": 0}
+    done = {"materialized": 0, "enqueued": 0, "restored": 0, "recovered": 0,
+            "hook_calls_restored": 0, "approval_notices": 0, "more": False}
 
     rows_until = materialize_until(now)
     # Occurrences entering the window, and the first occurrence of schedules never written
@@ -271,6 +271,7 @@ def plan(now: datetime | None = None) -> dict:
     done["approval_notices"] = len(notices)
     db.session.commit()
     approvals.send_mail(notices)
+    done["hook_calls_restored"] = hook_calls.recover(now)
     return done
 
 

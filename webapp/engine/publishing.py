@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from flask import current_app
 from rq import get_current_job
 from sqlalchemy import bindparam, exists, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from .. import database, publishers
 from ..extensions import db
-from ..models import INACTIVE_POSTS, WAITING, Delivery, Post
+from ..models import INACTIVE_POSTS, WAITING, Delivery, Hook, Post
 from ..publishers.base import safe_result
 from ..timeutil import iso_utc, now_utc
-from . import attempts, jobs, notifications, post_status
+from . import attempts, hooks, jobs, notifications, post_status
 
 log = logging.getLogger(__name__)
 
@@ -201,10 +201,18 @@ def record_successes(published: list[Sending], worker: str) -> None:
             db.session.rollback()
             log.exception("recording delivery %s without its platform reference",
                           sending.delivery_id)
-            _mark_published([sending], worker, references=False)
+            try:
+                _mark_published([sending], worker, references=False)
+            except Exception:
+                # Not even the hooks' rows: the publication itself is what must be kept.
+                db.session.rollback()
+                log.exception("recording delivery %s without telling its hooks",
+                              sending.delivery_id)
+                _mark_published([sending], worker, references=False, announce=False)
 
 
-def _mark_published(published: list[Sending], worker: str, references: bool) -> None:
+def _mark_published(published: list[Sending], worker: str, references: bool,
+                    announce: bool = True) -> None:
     table = Delivery.__table__
     db.session.execute(
         update(table)
@@ -217,7 +225,23 @@ def _mark_published(published: list[Sending], worker: str, references: bool) -> 
           "external_url": s.result.external_url if references else None} for s in published])
     post_status.refresh_many({s.post_id for s in published})
     notifications.resolve_for(s.delivery_id for s in published)
+    if announce:
+        _announce(published, worker)
     db.session.commit()
+
+
+def _announce(published: list[Sending], worker: str) -> None:
+    """delivery.published for the hooks, for the deliveries the update above did mark
+    (still this worker's claim, same attempt): rows in this transaction, sent after it."""
+    made = {s.delivery_id: s.attempts for s in published}
+    rows = db.session.scalars(
+        select(Delivery).where(Delivery.id.in_(made), Delivery.status == "published",
+                               Delivery.claimed_by == worker,
+                               exists().where(Hook.workspace_id == Delivery.workspace_id))
+        .options(lazyload("*")).execution_options(populate_existing=True)).all()
+    hooks.fire_many("delivery.published", [
+        (d.workspace_id, hooks.delivery_data(d, "delivery.published"))
+        for d in rows if d.attempts == made[d.id]])
 
 
 def _record_failure_contained(sending: Sending, worker: str) -> None:

@@ -14,6 +14,7 @@ from .activity import AuditEvent, Notification
 from .approvals import APPROVAL_MODES, APPROVAL_STATUSES, NOT_APPROVED, Approval
 from .channels import Channel
 from .deliveries import DELIVERY_STATUSES, FINAL, IN_JOB, OPEN, UNTRIED, WAITING, Delivery
+from .hooks import CALL_WAITING, HOOK_CALL_STATUSES, HOOK_EVENTS, Hook, HookCall
 from .posts import (
     INACTIVE_POSTS,
     POST_STATUSES,
@@ -34,6 +35,7 @@ __all__ = [
     "AuditEvent", "Notification",
     "APPROVAL_MODES", "APPROVAL_STATUSES", "NOT_APPROVED", "Approval",
     "Channel", "DELIVERY_STATUSES", "FINAL", "IN_JOB", "OPEN", "UNTRIED", "WAITING", "Delivery",
+    "CALL_WAITING", "HOOK_CALL_STATUSES", "HOOK_EVENTS", "Hook", "HookCall",
     "INACTIVE_POSTS", "UNPLANNED_POSTS", "POST_STATUSES", "SCHEDULE_STATUSES", "Campaign",
     "Post", "Schedule",
     "Template", "pattern_of", "post_channels", "MAX_ID", "UTCDateTime", "utcnow",

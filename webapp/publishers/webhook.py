@@ -7,6 +7,14 @@ import json
 from .base import Message, PublishResult
 from .http import HttpPublisher, check_url
 
+SIGNATURE_HEADER = "X-Herald-Signature"
+
+
+def signature(secret: str, body: bytes) -> str:
+    """The X-Herald-Signature value (API.md): the hex HMAC-SHA256 of the raw body. Webhook
+    channels and lifecycle hooks sign alike."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
 
 class WebhookPublisher(HttpPublisher):
     platform = "webhook"
@@ -34,8 +42,7 @@ class WebhookPublisher(HttpPublisher):
             "X-Herald-Delivery": str(message.delivery_id),
         }
         if self.secrets.get("secret"):
-            digest = hmac.new(self.secrets["secret"].encode(), body, hashlib.sha256).hexdigest()
-            headers["X-Herald-Signature"] = f"sha256={digest}"
+            headers[SIGNATURE_HEADER] = signature(self.secrets["secret"], body)
         response = self.send("POST", self.config["url"], data=body, headers=headers)
         return self.result_of(response)
 

@@ -25,6 +25,7 @@ from ..models import (
 )
 from ..models.audit import record
 from ..timeutil import now_utc
+from . import hooks
 from .validation import Errors, text
 
 NOT_PENDING = "not_pending"
@@ -109,6 +110,7 @@ def approve(post: Post, user_id: int | None, comment=None, *, via: str | None = 
     notices += [_tell(post, "approved", comment, via)]
     record(post.workspace_id, "post.approved", post, user_id=user_id,
            before={"status": "pending_approval"}, after=_outcome(post, comment, via))
+    _fire(post, "post.approved", user_id, comment, via)
     db.session.commit()
     due.send_mail(notices)
     planner.plan_now(post)
@@ -131,6 +133,7 @@ def reject(post: Post, user_id: int | None, comment, *, via: str | None = None) 
     note = _tell(post, "rejected", comment, via)
     record(post.workspace_id, "post.rejected", post, user_id=user_id,
            before={"status": "pending_approval"}, after=_outcome(post, comment, via))
+    _fire(post, "post.rejected", user_id, comment, via)
     db.session.commit()
     due.send_mail([note])
     return post
@@ -139,6 +142,13 @@ def reject(post: Post, user_id: int | None, comment, *, via: str | None = None) 
 def _decide(pending: Approval, status: str, user_id, comment: str, via, now) -> None:
     pending.status, pending.decided_by, pending.decided_at = status, user_id, now
     pending.comment, pending.decided_via = comment, via
+
+
+def _fire(post: Post, event: str, user_id, comment: str, via) -> None:
+    """The lifecycle hooks subscribed to the decision (sent once the caller commits)."""
+    hooks.fire(post.workspace_id, event, {
+        "post_id": post.id, "title": post.title, "status": post.status,
+        "decided_by": user_id, "review_link": via, "comment": comment})
 
 
 def _outcome(post: Post, comment: str, via: str | None) -> dict:

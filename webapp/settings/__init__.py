@@ -1,4 +1,5 @@
-"""Settings: the user's zone and e-mail, password, API tokens."""
+"""Settings: the user's zone and e-mail, password, API tokens; the workspace's lifecycle
+webhooks (admins)."""
 
 from flask import Blueprint
 

@@ -1,8 +1,9 @@
 """The settings page's forms."""
 
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectField, StringField, URLField
 
-from ..web.forms import Form, zone_field
+from ..models import HOOK_EVENTS
+from ..web.forms import CheckboxesField, Form, zone_field
 
 
 class SettingsForm(Form):
@@ -21,3 +22,12 @@ class TokenForm(Form):
                                                 "placeholder": "e.g. deploy script"})
     kind = SelectField("Opens", choices={"api": "the JSON API",
                                          "feed": "the calendar feed only"}, default="api")
+
+
+class HookForm(Form):
+    CHOICES = {"events": [(name, name) for name in HOOK_EVENTS]}
+
+    url = URLField("URL", render_kw={"placeholder": "https://example.com/herald-events",
+                                     "spellcheck": "false", "autocomplete": "off"})
+    events = CheckboxesField("Events")
+    secret = PasswordField("Signing secret (optional)", render_kw={"autocomplete": "off"})

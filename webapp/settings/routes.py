@@ -1,20 +1,23 @@
 """The signed-in person's own settings: their timezone, where notifications go, their
 password, their API tokens (admins only: tokens are an admin's right, as in the API) and their
-sign-ins."""
+sign-ins; and, for admins, the workspace's lifecycle webhooks with their delivery log."""
 
 from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from ..errors import ValidationError
 from ..extensions import limiter
-from ..services import accounts
+from ..services import accounts, hooks
 from ..services.notifications import email_enabled
 from ..web.access import current_workspace, may, require
 from ..web.forms import add_errors, zone_names
-from ..web.htmx import render
+from ..web.htmx import int_arg, render
 from ..web.sessions import end_all_sessions, sign_in, sign_out
 from . import bp
-from .forms import PasswordForm, SettingsForm, TokenForm
+from .forms import HookForm, PasswordForm, SettingsForm, TokenForm
+
+# Calls of the delivery log per page.
+CALLS_PER_PAGE = 20
 
 
 def _page(form=None, *, code: int = 200, token_form=None, new_token=None):
@@ -110,3 +113,48 @@ def sign_out_everywhere():
     sign_out()  # and this browser's cookies
     flash("Signed out everywhere, this browser included.", "info")
     return redirect(url_for("auth.login"), 303)
+
+
+def _hooks_page(form=None, code: int = 200):
+    workspace_id = current_workspace().id
+    page = int_arg("page")
+    calls, total = hooks.calls(workspace_id, page=page, per_page=CALLS_PER_PAGE)
+    return render("settings/hooks.html", form=form or HookForm(formdata=None),
+                  hooks=hooks.of_workspace(workspace_id), calls=calls, page=page,
+                  more=page * CALLS_PER_PAGE < total, code=code)
+
+
+@bp.get("/settings/hooks")
+def hook_list():
+    """The workspace's lifecycle webhooks and the log of what was sent to them."""
+    require("admin")
+    return _hooks_page()
+
+
+@bp.post("/settings/hooks")
+def hook_create():
+    require("admin")
+    form = HookForm()
+    if not form.validate_on_submit():
+        return _hooks_page(form, code=400)
+    try:
+        hook = hooks.create(current_workspace().id, current_user.id, {
+            "url": (form.url.data or "").strip(), "events": form.events.data or [],
+            "secret": form.secret.data or None})
+    except ValidationError as exc:
+        add_errors(form, exc.fields, {})
+        return _hooks_page(form, code=422)
+    flash(f"Webhook added: {hook.url} now hears of {', '.join(hook.events)}.", "success")
+    return redirect(url_for("settings.hook_list"), 303)
+
+
+@bp.route("/settings/hooks/<id:hook_id>/delete", methods=["GET", "POST"])
+def hook_delete(hook_id: int):
+    """GET asks for confirmation; POST removes the hook and its log."""
+    require("admin")
+    hook = hooks.get(current_workspace().id, hook_id)
+    if request.method == "GET":
+        return render("settings/hook_delete.html", hook=hook)
+    hooks.delete(hook, current_user.id)
+    flash("Webhook removed: nothing more is sent to it.", "success")
+    return redirect(url_for("settings.hook_list"), 303)
