@@ -12,9 +12,9 @@ class DecisionForm(FlaskForm):
 
 
 class ModeForm(FlaskForm):
-    approval = RadioField("Approval", choices=[
-        ("none", "Not needed: editors schedule and publish directly"),
-        ("required", "Required: what an editor schedules waits for an approver or admin")],
+    approval = RadioField("Approval", choices={
+        "none": "Not needed: editors schedule and publish directly",
+        "required": "Required: what an editor schedules waits for an approver or admin"},
         validate_choice=False)
 
     def mode(self) -> str | None:

@@ -26,8 +26,8 @@ from sqlalchemy import String, Text, cast, func, select, type_coerce
 from ..errors import NotFound
 from ..extensions import db
 from ..models import (
-    INACTIVE_POSTS,
     OPEN,
+    UNPLANNED_POSTS,
     UNTRIED,
     Campaign,
     Channel,
@@ -38,11 +38,12 @@ from ..models import (
     post_channels,
 )
 
-STATUSES = ("scheduled", "published", "failed", "paused", "cancelled")
-LABELS = {"scheduled": "Scheduled", "published": "Published", "failed": "Failed",
-          "paused": "Paused", "cancelled": "Cancelled"}
+STATUSES = ("scheduled", "awaiting", "published", "failed", "paused", "cancelled")
+LABELS = {"scheduled": "Scheduled", "awaiting": "Awaiting approval", "published": "Published",
+          "failed": "Failed", "paused": "Paused", "cancelled": "Cancelled"}
 # Shapes, not only colours, tell the statuses apart.
-ICONS = {"scheduled": "◷", "published": "✓", "failed": "✕", "paused": "‖", "cancelled": "⊘"}
+ICONS = {"scheduled": "◷", "awaiting": "?", "published": "✓", "failed": "✕", "paused": "‖",
+         "cancelled": "⊘"}
 NEUTRAL = "#6b7280"
 COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 # A rule that fires every minute would put tens of thousands of items in a month.
@@ -141,12 +142,13 @@ def campaigns_of(workspace_id: int) -> list[Campaign]:
                               .order_by(Campaign.name, Campaign.id)).all()
 
 
-def status_of(statuses: set[str], paused: bool) -> str:
-    """One status for an occurrence from its deliveries' statuses."""
+def status_of(statuses: set[str], paused: bool, awaiting: bool = False) -> str:
+    """One status for an occurrence from its deliveries' statuses (`awaiting`: its post
+    waits for approval)."""
     if "failed" in statuses:
         return "failed"
     if not statuses.isdisjoint(OPEN):
-        return "paused" if paused else "scheduled"
+        return "paused" if paused else "awaiting" if awaiting else "scheduled"
     if "published" in statuses:
         return "published"
     return "cancelled"
@@ -247,7 +249,8 @@ def _materialised(workspace_id, start, end, tz, infos, campaign_id) -> list[Item
         stamp = int(due_at.timestamp())
         items.append(Item(
             _ref("d", stamp, post_id, schedule_id), "d", post_id, title_of(title, body),
-            due_at, stamp, due_at.astimezone(tz), status_of(statuses, paused), bool(rrule),
+            due_at, stamp, due_at.astimezone(tz),
+            status_of(statuses, paused, post_status == "pending_approval"), bool(rrule),
             waiting and not paused and post_status != "cancelled", campaign_id_, channels,
             warnings))
     return items
@@ -261,11 +264,12 @@ def _series(workspace_id, start, end, tz, infos, campaign_id) -> tuple[list[Item
                Schedule.timezone, Schedule.rrule, Schedule.until_local, Schedule.until_fold,
                Schedule.count, Schedule.status,
                Schedule.next_run_at, Post.title,
-               func.substr(Post.body, 1, TITLE_CHARS + 1).label("body"), Post.campaign_id)
+               func.substr(Post.body, 1, TITLE_CHARS + 1).label("body"), Post.campaign_id,
+               Post.status.label("post_status"))
         .join(Post, Post.id == Schedule.post_id)
         .where(Post.workspace_id == workspace_id, Schedule.status.in_(("active", "paused")),
                Schedule.rrule.is_not(None), Schedule.next_run_at.is_not(None),
-               Schedule.next_run_at < end, Post.status.not_in(INACTIVE_POSTS))
+               Schedule.next_run_at < end, Post.status.not_in(UNPLANNED_POSTS))
         .order_by(Schedule.id))
     if campaign_id is not None:
         query = query.where(Post.campaign_id == campaign_id)
@@ -292,7 +296,8 @@ def _series(workspace_id, start, end, tz, infos, campaign_id) -> tuple[list[Item
             truncated.append(title_of(s.title, s.body))
         paused = s.status == "paused"
         title = title_of(s.title, s.body)
-        status = "paused" if paused else "scheduled"
+        status = "paused" if paused else \
+            "awaiting" if s.post_status == "pending_approval" else "scheduled"
         channels = chosen.get(s.post_id, [])
         for occ in occurrences:
             stamp = int(occ.at.timestamp())
@@ -336,9 +341,10 @@ class Found:
     @property
     def status(self) -> str:
         paused = self.schedule is not None and self.schedule.status == "paused"
+        awaiting = self.post.status == "pending_approval"
         if self.ref.kind == "s" and not self.deliveries:
-            return "paused" if paused else "scheduled"
-        return status_of({d.status for d in self.deliveries}, paused)
+            return "paused" if paused else "awaiting" if awaiting else "scheduled"
+        return status_of({d.status for d in self.deliveries}, paused, awaiting)
 
     @property
     def movable(self) -> bool:
