@@ -11,8 +11,9 @@ from sqlalchemy import select
 
 from tests.factories import make_post, member, workspace_id
 from tests.helpers import composer, page, show, sign_in, sign_out, submit
+from webapp.errors import Forbidden
 from webapp.extensions import db
-from webapp.models import Approval, Post, Workspace
+from webapp.models import Approval, Delivery, Post, Workspace
 from webapp.services import approvals
 from webapp.timeutil import now_utc
 
@@ -158,3 +159,20 @@ def test_only_admins_change_the_setting(client, admin, approver):
     db.session.expire_all()
     assert db.session.get(Workspace, workspace_id(admin)).approval == "none"
     assert html.unescape(show(client, "/approvals")).count("Approval is not required") == 1
+
+
+def test_an_editor_moving_an_approved_occurrence_asks_again(editor, approver, channel):
+    from webapp.services import deliveries
+
+    post = waiting_post(editor, channel)
+    approvals.approve(post, approver.id)
+    delivery = db.session.scalars(select(Delivery).where(Delivery.post_id == post.id)).first()
+    later = (delivery.due_at + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    deliveries.move(delivery, editor.id, later, "UTC")
+    db.session.expire_all()
+    assert db.session.get(Post, post.id).status == "pending_approval"
+    assert approvals.pending_of(db.session.get(Post, post.id)) is not None
+    assert all(d.job_id is None for d in db.session.scalars(
+        select(Delivery).where(Delivery.post_id == post.id)))
+    with pytest.raises(Forbidden):
+        deliveries.publish_now(db.session.get(Delivery, delivery.id), editor.id)

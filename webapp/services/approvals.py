@@ -15,6 +15,7 @@ from ..errors import Conflict, ValidationError
 from ..extensions import db
 from ..models import (
     APPROVAL_MODES,
+    IN_JOB,
     UNTRIED,
     Approval,
     Delivery,
@@ -54,6 +55,21 @@ def request(post: Post, user_id: int | None) -> Approval:
         db.session.flush()
         record(post.workspace_id, "approval.requested", post, user_id=user_id)
     return pending
+
+
+def ask_again(post: Post, user_id: int | None) -> None:
+    """An approved post changed by someone whose changes wait (a calendar move of one of
+    its occurrences): it waits for approval again, and its jobs are taken back."""
+    if post.status in ("draft", "cancelled", "pending_approval"):
+        return
+    waiting = list(db.session.scalars(select(Delivery).where(
+        Delivery.post_id == post.id, Delivery.status.in_(IN_JOB))))
+    jobs.unschedule(waiting)
+    for delivery in waiting:
+        if delivery.status == "queued":
+            delivery.status = "pending"
+    post.status = "pending_approval"
+    request(post, user_id)
 
 
 def close(post: Post, status: str, user_id: int | None) -> None:

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, cast, extract, func, select, update
 
 from ..engine import jobs, planner, post_status
-from ..errors import Conflict, ValidationError
+from ..errors import Conflict, Forbidden, ValidationError
 from ..extensions import db
 from ..models import (
     DELIVERY_STATUSES,
@@ -20,6 +20,7 @@ from ..models import (
 )
 from ..models.audit import record
 from ..timeutil import now_utc, parse_at, resolve, zone
+from . import approvals
 from .validation import in_workspace
 
 # Conflict.reason when a delivery is not in a state the action applies to.
@@ -200,6 +201,8 @@ def move(delivery: Delivery, user_id: int | None, local: str, timezone: str) -> 
     db.session.refresh(delivery)
     record(delivery.workspace_id, "delivery.moved", delivery, user_id=user_id, before=before,
            after={"due_at": delivery.due_at.isoformat()})
+    if approvals.required(delivery.workspace_id, user_id):
+        approvals.ask_again(delivery.post, user_id)
     db.session.commit()
     planner.plan_now(delivery.post)
     db.session.refresh(delivery)
@@ -208,6 +211,9 @@ def move(delivery: Delivery, user_id: int | None, local: str, timezone: str) -> 
 
 def publish_now(delivery: Delivery, user_id: int | None) -> Delivery:
     """Send one waiting or retrying delivery now (its idempotency key unchanged)."""
+    if approvals.required(delivery.workspace_id, user_id) and delivery.attempts == 0:
+        raise Forbidden("in this workspace what you schedule waits for approval, so it "
+                        "cannot be published at once; an approver or admin can")
     now = now_utc()
     jobs.unschedule([delivery])
     values = {"next_attempt_at": now}
