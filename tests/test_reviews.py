@@ -101,6 +101,8 @@ def test_the_outsider_sees_each_channel_and_approves_under_the_links_name(
     listed = show(client, f"/posts/{waiting['id']}")
     assert NAME in listed and "status-active" in listed and "Revoke" in listed
     assert token not in listed  # shown once, on the answer that made it
+    queue = show(client, "/approvals")
+    assert "Share for client review (1 link)" in queue and NAME in html.unescape(queue)
 
     outsider = app.test_client()
     response = outsider.get(url)

@@ -3,6 +3,7 @@ from wtforms import RadioField, StringField, TextAreaField
 
 from ..models import APPROVAL_MODES, ReviewLink
 from ..services.approvals import COMMENT_MAX
+from ..web.forms import Form
 
 
 class DecisionForm(FlaskForm):
@@ -11,11 +12,12 @@ class DecisionForm(FlaskForm):
     comment = TextAreaField("Comment", render_kw={"maxlength": COMMENT_MAX, "rows": 2})
 
 
-class ModeForm(FlaskForm):
-    approval = RadioField("Approval", choices=[
+class ModeForm(Form):
+    CHOICES = {"approval": [
         ("none", "Not needed: editors schedule and publish directly"),
-        ("required", "Required: what an editor schedules waits for an approver or admin")],
-        validate_choice=False)
+        ("required", "Required: what an editor schedules waits for an approver or admin")]}
+
+    approval = RadioField("Approval", validate_choice=False)
 
     def mode(self) -> str | None:
         return self.approval.data if self.approval.data in APPROVAL_MODES else None

@@ -8,11 +8,11 @@ from flask_login import current_user
 from ..errors import Conflict, NotFound, ValidationError
 from ..extensions import db, limiter
 from ..services import posts, reviews
+from ..timeutil import now_utc
 from ..web.access import current_workspace, require
 from ..web.forms import add_errors
 from ..web.htmx import render
 from ..web.redirects import safe_redirect
-from ..timeutil import now_utc
 from . import bp
 from .forms import ReviewForm, ReviewLinkForm
 

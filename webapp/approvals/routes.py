@@ -40,7 +40,8 @@ def approvals():
     first_due = service.first_due([a.post_id for a in waiting])
     times = {a.post_id: posts.occurrences(a.post, TIMES_SHOWN) for a in waiting}
     review_links = {a.post_id: reviews.of_post(a.post) for a in waiting}
-    return render("approvals/approvals.html", waiting=waiting, total=total, page=page,
+    # Not "waiting": base.html's navigation sets that name for its counter.
+    return render("approvals/approvals.html", requests=waiting, total=total, page=page,
                   pages=max(1, -(-total // PER_PAGE)), first_due=first_due, times=times,
                   review_links=review_links, now=now_utc(),
                   form=DecisionForm(), mode_form=ModeForm(approval=workspace.approval),
