@@ -9,14 +9,18 @@ import html
 import json
 import logging
 import re
+import secrets
+import time
 from datetime import timedelta
 
 import pytest
+import requests
 from sqlalchemy import select
 
 from tests.api.helpers import later, make_post
 from tests.factories import add_channel, member
 from tests.helpers import Api, count, page, show, sign_in, submit, token_for
+from tests.stack import Stack
 from webapp.extensions import db
 from webapp.models import Approval, AuditEvent, Notification, Post, ReviewLink
 from webapp.timeutil import now_utc
@@ -303,3 +307,42 @@ def test_decisions_from_one_address_are_throttled(app, client, waiting):
     assert throttled.status_code == 429 and "Too many decisions" in page(throttled)
     assert post_row(waiting["id"]).status == "pending_approval"
     assert outsider.get(url).status_code == 200  # reading is not counted
+
+
+@pytest.mark.slow
+def test_gunicorns_access_log_hides_the_tokens_of_links(tmp_path, redis_server):
+    """The Procfile's web process (real gunicorn, access log on): a link's path and a page's
+    Referer naming it are logged without the token."""
+    stack = Stack(tmp_path, redis_server.url)
+    token = secrets.token_urlsafe(32)
+    log = tmp_path / "web-0.log"
+    try:
+        stack.flask("db", "upgrade")
+        stack.start("web")
+        _wait_answering(stack)
+        answer = requests.get(f"{stack.base}/review/{token}", timeout=10)
+        assert answer.status_code == 404 and "opens nothing" in answer.text
+        assert requests.get(f"{stack.base}/invite/{token}", timeout=10).status_code == 404
+        requests.get(f"{stack.base}/static/herald.css", timeout=10,
+                     headers={"Referer": f"{stack.base}/review/{token}"})
+        deadline = time.monotonic() + 15
+        while log.read_text().count("[token]") < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        stack.down()
+    written = log.read_text()
+    assert "GET /review/[token] HTTP/1.1" in written and "/invite/[token]" in written
+    assert written.count("[token]") == 3, written[-2000:]
+    assert token not in written
+
+
+def _wait_answering(stack: Stack, timeout: float = 60) -> None:
+    """Until the web process answers at all (/healthz is 503 with no worker running)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{stack.base}/healthz", timeout=2)
+            return
+        except (requests.ConnectionError, requests.Timeout):
+            time.sleep(0.2)
+    raise AssertionError(f"gunicorn did not answer:\n{stack.logs()}")
