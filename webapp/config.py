@@ -32,6 +32,8 @@ class Defaults:
     HERALD_SIGNIN_LIMIT_PER_ADDRESS = "50 per 15 minutes"
     # Requests with a wrong API token, per client address.
     HERALD_API_AUTH_FAILURE_LIMIT = "30 per minute"
+    # Decisions sent to client review pages (/review/<token>), per client address.
+    HERALD_REVIEW_LIMIT_PER_ADDRESS = "30 per 15 minutes"
     # Requests per minute and API token (writes: POST/PUT/PATCH/DELETE; reads: GET/HEAD).
     HERALD_API_WRITES_PER_MINUTE = 30
     HERALD_API_READS_PER_MINUTE = 120
@@ -101,7 +103,7 @@ def load(app, overrides: dict | None = None) -> None:
     )
     for name in ("REDIS_URL", "SMTP_URL", "MAIL_FROM", "HERALD_BASE_URL",
                  "HERALD_SIGNIN_LIMIT_PER_ACCOUNT", "HERALD_SIGNIN_LIMIT_PER_ADDRESS",
-                 "HERALD_API_AUTH_FAILURE_LIMIT"):
+                 "HERALD_API_AUTH_FAILURE_LIMIT", "HERALD_REVIEW_LIMIT_PER_ADDRESS"):
         if env.get(name):
             app.config[name] = env[name]
     if env.get("HERALD_RETRY_DELAYS"):

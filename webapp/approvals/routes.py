@@ -8,7 +8,8 @@ from flask_login import current_user
 from ..errors import Conflict, ValidationError
 from ..extensions import db
 from ..services import approvals as service
-from ..services import posts
+from ..services import posts, reviews
+from ..timeutil import now_utc
 from ..web.access import current_workspace, require
 from ..web.htmx import int_arg, render
 from ..web.redirects import safe_redirect
@@ -38,8 +39,11 @@ def approvals():
     waiting = db.session.scalars(query.offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
     first_due = service.first_due([a.post_id for a in waiting])
     times = {a.post_id: posts.occurrences(a.post, TIMES_SHOWN) for a in waiting}
-    return render("approvals/approvals.html", waiting=waiting, total=total, page=page,
+    review_links = {a.post_id: reviews.of_post(a.post) for a in waiting}
+    # Not "waiting": base.html's navigation sets that name for its counter.
+    return render("approvals/approvals.html", requests=waiting, total=total, page=page,
                   pages=max(1, -(-total // PER_PAGE)), first_due=first_due, times=times,
+                  review_links=review_links, now=now_utc(),
                   form=DecisionForm(), mode_form=ModeForm(approval=workspace.approval),
                   workspace=workspace)
 

@@ -11,7 +11,7 @@ from .accounts import (
     Workspace,
 )
 from .activity import AuditEvent, Notification
-from .approvals import APPROVAL_MODES, APPROVAL_STATUSES, NOT_APPROVED, Approval
+from .approvals import APPROVAL_MODES, APPROVAL_STATUSES, NOT_APPROVED, Approval, ReviewLink
 from .channels import Channel
 from .deliveries import DELIVERY_STATUSES, FINAL, IN_JOB, OPEN, UNTRIED, WAITING, Delivery
 from .hooks import CALL_WAITING, HOOK_CALL_STATUSES, HOOK_EVENTS, Hook, HookCall
@@ -33,7 +33,7 @@ __all__ = [
     "ROLES", "TOKEN_KINDS", "ApiToken", "Invitation", "Membership", "User", "UserSession",
     "Workspace",
     "AuditEvent", "Notification",
-    "APPROVAL_MODES", "APPROVAL_STATUSES", "NOT_APPROVED", "Approval",
+    "APPROVAL_MODES", "APPROVAL_STATUSES", "NOT_APPROVED", "Approval", "ReviewLink",
     "Channel", "DELIVERY_STATUSES", "FINAL", "IN_JOB", "OPEN", "UNTRIED", "WAITING", "Delivery",
     "CALL_WAITING", "HOOK_CALL_STATUSES", "HOOK_EVENTS", "Hook", "HookCall",
     "INACTIVE_POSTS", "UNPLANNED_POSTS", "POST_STATUSES", "SCHEDULE_STATUSES", "Campaign",

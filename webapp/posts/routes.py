@@ -8,10 +8,11 @@ from flask_login import current_user
 from ..errors import Conflict, Forbidden, ValidationError
 from ..extensions import db
 from ..models import POST_STATUSES, Channel, Post, Schedule
-from ..services import approvals, audit, channels, schedules
+from ..services import approvals, audit, channels, reviews, schedules
 from ..services import posts as service
 from ..services.channels import PUBLISHERS
 from ..services.validation import Errors
+from ..timeutil import now_utc
 from ..web.access import current_workspace, may, require
 from ..web.forms import add_errors, zone_names
 from ..web.htmx import int_arg, render, wants_fragment
@@ -287,7 +288,9 @@ def post_detail(post_id):
                   events=events, more_events=more_events,
                   occurrences=service.occurrences(post, OCCURRENCES_SHOWN),
                   has_active=any(s.status == "active" for s in post.schedules),
-                  has_paused=any(s.status == "paused" for s in post.schedules))
+                  has_paused=any(s.status == "paused" for s in post.schedules),
+                  review_links=reviews.of_post(post) if may("approver") else [],
+                  now=now_utc())
 
 
 def _act(post_id: int, action, done: str):

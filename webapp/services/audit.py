@@ -10,7 +10,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 
 from ..extensions import db
-from ..models import AuditEvent, Channel, Delivery, Membership, Post, Schedule, User
+from ..models import (
+    AuditEvent,
+    Channel,
+    Delivery,
+    Membership,
+    Post,
+    ReviewLink,
+    Schedule,
+    User,
+)
 from ..timeutil import MAX_YEAR, MIN_YEAR
 from .validation import Errors, row_id
 
@@ -40,6 +49,8 @@ WORDS = {
     "channel.resumed": "resumed the channel", "token.created": "created an API token",
     "token.revoked": "revoked an API token", "posts.imported": "imported posts from CSV",
     "user.settings_changed": "changed their settings",
+    "review_link.created": "made a client review link",
+    "review_link.revoked": "revoked a client review link",
 }
 
 
@@ -134,13 +145,14 @@ def _query(workspace_id: int, f: Filters):
 
 
 def _of_post(post_id: int):
-    """A post's own events and those of its deliveries and schedules: one post's history
-    (the post page's card, and the log filtered to the post)."""
+    """A post's own events and those of its deliveries, schedules and review links: one
+    post's history (the post page's card, and the log filtered to the post)."""
     def of(kind, ids):
         return (AuditEvent.object_type == kind) & AuditEvent.object_id.in_(ids)
     return or_(of("post", [post_id]),
                of("delivery", select(Delivery.id).where(Delivery.post_id == post_id)),
-               of("schedule", select(Schedule.id).where(Schedule.post_id == post_id)))
+               of("schedule", select(Schedule.id).where(Schedule.post_id == post_id)),
+               of("reviewlink", select(ReviewLink.id).where(ReviewLink.post_id == post_id)))
 
 
 @dataclass
@@ -155,7 +167,11 @@ class Row:
 
     @property
     def who(self) -> str:
-        return self.email or (SYSTEM if self.event.user_id is None else "a removed user")
+        if self.event.user_id is None:
+            # A client's decision through a review link is done by no member.
+            via = (self.event.after or {}).get("review_link")
+            return f"via review link '{via}'" if via else SYSTEM
+        return self.email or "a removed user"
 
     @property
     def words(self) -> str:
@@ -208,7 +224,8 @@ def _rows(events: list[AuditEvent]) -> list[Row]:
     posts = set(db.session.scalars(select(Post.id).where(Post.id.in_(ids("post"))))) \
         if ids("post") else set()
     parents = {}
-    for model, kind in ((Delivery, "delivery"), (Schedule, "schedule")):
+    for model, kind in ((Delivery, "delivery"), (Schedule, "schedule"),
+                        (ReviewLink, "reviewlink")):
         if ids(kind):
             parents[kind] = dict(db.session.execute(
                 select(model.id, model.post_id).where(model.id.in_(ids(kind)))).all())
