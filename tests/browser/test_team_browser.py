@@ -1,7 +1,8 @@
 """A team in a real browser, end to end: an admin invites an editor and an approver, who
 join through their links; with approval required, the editor's post is approved from the
 Approvals page and goes out at its time, once; a second is sent back with a comment,
-changed and approved; a third is never approved and is not published, and the team is told."""
+changed and approved; a third is never approved and is not published, and the team is told;
+a client approves a fourth through a review link, without an account."""
 
 import re
 from datetime import UTC, datetime, timedelta
@@ -79,6 +80,7 @@ def test_invite_approve_reject_and_never_approved(browser, live_server, signed_i
     compose(editor, "Launch", "We launch today", now + timedelta(seconds=40))
     compose(editor, "Teaser", "Something is coming", now + timedelta(days=2))
     compose(editor, "Forgotten", "Nobody looks at this one", now + timedelta(seconds=45))
+    compose(editor, "For the client", "Our new logo", now + timedelta(days=3))
 
     approver.goto("/approvals")
     expect(approver.get_by_role("heading", name="Launch")).to_be_visible()
@@ -101,6 +103,29 @@ def test_invite_approve_reject_and_never_approved(browser, live_server, signed_i
     approver.get_by_role("article").filter(has_text="Coming on Friday") \
         .get_by_role("button", name="Approve").click()
     expect(approver.get_by_text("Nothing waits for approval.")).to_have_count(0)
+
+    # The approver shares the fourth with a client, who approves it without an account.
+    client_post = approver.get_by_role("article").filter(has_text="Our new logo")
+    client_post.get_by_text("Share for client review").click()
+    client_post.get_by_label("For whom").fill("Acme Corp — Jane")
+    client_post.get_by_role("button", name="Make a review link").click()
+    review_link = approver.get_by_label("Review link").input_value()
+    outsider_context = browser.new_context(base_url=live_server)
+    outsider = outsider_context.new_page()
+    outsider.goto(review_link)
+    expect(outsider.get_by_text("Our new logo")).to_be_visible()
+    expect(outsider.get_by_role("navigation", name="Main")).to_have_count(0)
+    screenshot(outsider, "client-review")
+    outsider.get_by_role("button", name="Approve").click()
+    expect(outsider.get_by_text(re.compile("approved", re.I)).first).to_be_visible()
+    outsider_context.close()
+    db.session.rollback()
+    assert db.session.scalar(select(Post.status).where(Post.id == post_id("For the client"))) \
+        == "scheduled"
+    db.session.rollback()
+    approver.goto(f"/posts/{post_id('For the client')}")
+    decided = approver.locator("#content").get_by_text(re.compile("Acme Corp — Jane"))
+    expect(decided.first).to_be_visible()
 
     launch_id, forgotten_id = post_id("Launch"), post_id("Forgotten")
 
