@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 
 
 TITLE_MAX = 200  # Notification.title's column
+# The page an e-mailed notice links to, by its kind.
+WHERE_TO_LOOK = {"delivery_failed": "/queue?status=failed", "approval_reminder": "/approvals",
+                 "not_approved": "/posts?status=draft"}
 
 
 def one_line(text: str, limit: int) -> str:
@@ -94,7 +97,8 @@ def send_email(notification_id: int) -> None:
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = ", ".join(to)
     message["Subject"] = one_line(f"[Herald] {note.title}", 250)
-    message.set_content(f"{note.body}\n\n{current_app.config['HERALD_BASE_URL']}/queue?status=failed\n")
+    message.set_content(f"{note.body}\n\n{current_app.config['HERALD_BASE_URL']}"
+                        f"{WHERE_TO_LOOK.get(note.kind, '/notifications')}\n")
     deliver_mail(current_app.config["SMTP_URL"], message)
     note.emailed_at = now_utc()
     db.session.commit()
