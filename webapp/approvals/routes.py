@@ -9,7 +9,7 @@ from ..errors import Conflict, ValidationError
 from ..extensions import db
 from ..services import approvals as service
 from ..services import posts
-from ..web.access import current_workspace, require
+from ..web.access import current_workspace
 from ..web.htmx import int_arg, render
 from ..web.redirects import safe_redirect
 from . import bp
@@ -30,7 +30,6 @@ def _waiting():
 
 @bp.get("/approvals")
 def approvals():
-    require("approver")
     workspace = current_workspace()
     page = int_arg("page", 1)
     query = service.search(workspace.id, "pending")
@@ -49,7 +48,6 @@ def _back() -> str:
 
 
 def _decide(post_id: int, decide, done: str):
-    require("approver")
     post = posts.get(current_workspace().id, post_id)
     form = DecisionForm()
     if not form.validate_on_submit():
@@ -80,7 +78,6 @@ def reject(post_id):
 
 @bp.post("/approvals/setting")
 def setting():
-    require("admin")
     form = ModeForm()
     if not form.validate_on_submit() or form.mode() is None:
         flash("Nothing changed: choose one of the two settings.", "error")
