@@ -579,7 +579,7 @@ ROLE_GRID = [
     ("POST", "/posts/{post}/publish-now", {"editor", "approver", "admin"}),
     ("POST", "/posts/{post}/cancel", {"editor", "approver", "admin"}),
     ("POST", "/deliveries/{delivery}/cancel", {"editor", "approver", "admin"}),
-    ("POST", "/channels/{channel}/check", {"editor", "approver", "admin"}),
+    ("POST", "/channels/{channel}/check", {"admin"}),
     ("POST", "/notifications/read", {"editor", "approver", "admin"}),
     ("POST", "/channels", {"admin"}),
     ("GET", "/channels/{channel}/edit", {"admin"}),

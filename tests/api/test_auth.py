@@ -66,7 +66,7 @@ WRITES = [  # method, path, body, the least role that may do it
     ("post", "/channels", {"name": "N", "platform": "webhook",
                            "config": {"url": "http://127.0.0.1:9/x"}}, "admin"),
     ("patch", "/channels/{c}", {"name": "Renamed"}, "admin"),
-    ("post", "/channels/{c}/check", None, "editor"),
+    ("post", "/channels/{c}/check", None, "admin"),
     ("delete", "/channels/{c}", None, "admin"),
     ("post", "/posts", {"body": "draft"}, "editor"),
     ("patch", "/posts/{p}", {"title": "Changed"}, "editor"),

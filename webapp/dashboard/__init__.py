@@ -2,9 +2,6 @@
 
 from flask import Blueprint
 
-from ..web.access import require_sign_in
-
 bp = Blueprint("dashboard", __name__)
-bp.before_request(require_sign_in)
 
 from . import routes  # noqa: E402,F401

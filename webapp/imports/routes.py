@@ -10,7 +10,7 @@ from ..extensions import db
 from ..models import AuditEvent
 from ..services import imports as service
 from ..services.validation import in_workspace
-from ..web.access import current_workspace, may, require, user_zone
+from ..web.access import allowed, current_workspace, user_zone
 from ..web.htmx import render
 from . import bp
 from .forms import ImportForm
@@ -30,7 +30,6 @@ def _max_mb() -> str:
 
 @bp.route("/posts/import", methods=["GET", "POST"])
 def post_import():
-    require("editor")
     form = ImportForm()
     if request.method == "GET":
         return _page(form)
@@ -73,6 +72,6 @@ def _too_large(exc: RequestEntityTooLarge):
         return render_template("error.html", error=exc), 413
     exc.description = (f"The file is larger than {_max_mb()} MB, the most one upload may be. "
                        "Split it into smaller files.")
-    if not may("editor"):
+    if not allowed("imports.post_import"):
         return render_template("error.html", error=exc), 413
     return _page(ImportForm(formdata=None), service.Refused(exc.description), 413)

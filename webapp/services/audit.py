@@ -28,7 +28,6 @@ OBJECT_TYPES = ("post", "schedule", "delivery", "channel", "user", "apitoken", "
                 "membership")
 # An action ("post.updated"), or the start of one ending in a dot ("post.").
 ACTION = re.compile(r"[a-z_]{1,32}\.(?:[a-z_]{1,31})?")
-READ_ROLE = "approver"  # the least role that reads the log (pages and API)
 SYSTEM = "Herald"  # who a system event (user None) is shown as
 VALUE_SHOWN = 80   # characters of a changed value the page and CSV show
 CSV_MAX_ROWS = 100_000

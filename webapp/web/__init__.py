@@ -1,5 +1,5 @@
 """What every page shares, set up once: the one error handler, template filters and page
-context, and the checks every request passes."""
+context, and the checks every request passes (the permission table's among them)."""
 
 from flask import Flask, abort, request
 from flask_login import current_user
@@ -7,7 +7,7 @@ from flask_login import current_user
 from ..extensions import login_manager
 from ..services.validation import unstorable
 from . import errors, filters
-from .access import find_membership, may, memberships, user_zone
+from .access import allowed, check_page, find_membership, may, memberships, user_zone
 
 
 def init_app(app: Flask) -> None:
@@ -28,6 +28,9 @@ def init_app(app: Flask) -> None:
                     abort(400, f"The field “{name[:40]}” {problem}. Nothing was saved: go "
                                "back, remove them and try again.")
 
+    # After the check above: text no database can store is refused whoever sends it.
+    app.before_request(check_page)
+
     @app.after_request
     def _vary(response):
         response.vary.add("HX-Request")
@@ -36,6 +39,6 @@ def init_app(app: Flask) -> None:
 
 def _page_context():
     if not current_user.is_authenticated:
-        return {"can": may}
-    return {"can": may, "membership": find_membership(), "user_zone": user_zone().key,
-            "memberships": memberships}
+        return {"can": may, "allowed": allowed}
+    return {"can": may, "allowed": allowed, "membership": find_membership(),
+            "user_zone": user_zone().key, "memberships": memberships}

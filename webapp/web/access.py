@@ -1,5 +1,6 @@
 """Who may do what: the signed-in user, their workspace and role, and their zone."""
 
+import logging
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import abort, g, make_response, request, session
@@ -8,11 +9,13 @@ from sqlalchemy import select
 
 from ..extensions import db, login_manager
 from ..models import Membership, Workspace
+from . import permissions
+
+log = logging.getLogger(__name__)
 
 
 def require_sign_in():
-    """Every page needs a signed-in user; the sign-in page sends them back afterwards.
-    (Other page blueprints register it too.)"""
+    """The sign-in page for a signed-out user (it sends them back afterwards)."""
     if not current_user.is_authenticated:
         if request.headers.get("HX-Request") == "true":
             # A fragment request (the session ended meanwhile): reload the whole page,
@@ -74,12 +77,29 @@ def current_workspace() -> Workspace:
     return current_membership().workspace
 
 
-def require(role: str) -> None:
-    """403 unless the user's role is at least `role` (viewer < editor < approver < admin)."""
+def check_page():
+    """Every page, before its view: signed out, only what the permission table opens (the
+    rest goes to the sign-in page); signed in, 403 unless the user's role in the workspace
+    they work in is at least what the table says. An endpoint not in the table is refused.
+    The API checks the same table in its own authenticate (tokens, not sessions)."""
+    if request.routing_exception is not None or request.blueprint == "api":
+        return None  # a 404/405 stays one; the API answers in its own shape
+    rule = permissions.needed(request.endpoint)
+    if rule == permissions.OPEN:
+        return None
+    if rule is None:
+        log.error("endpoint %s is not in the permission table: refused", request.endpoint)
+        abort(403, description="No role can do this: it is missing from Herald's "
+                               "permission table.")
+    if not current_user.is_authenticated:
+        return require_sign_in()
+    if rule == permissions.SIGNED_IN:
+        return None
     membership = current_membership()
-    if not membership.can(role):
+    if not membership.can(rule):
         abort(403, description=f"Your role ({membership.role}) cannot do this; "
-                               f"it needs {role} or higher.")
+                               f"it needs {rule} or higher.")
+    return None
 
 
 def may(role: str) -> bool:
@@ -88,6 +108,16 @@ def may(role: str) -> bool:
         return False
     membership = find_membership()
     return bool(membership and membership.can(role))
+
+
+def allowed(endpoint: str) -> bool:
+    """Whether the signed-in user may use `endpoint` (the permission table), for pages that
+    show a button or a link only to those it works for."""
+    if permissions.needed(endpoint) == permissions.OPEN:
+        return True
+    if not current_user.is_authenticated:
+        return False
+    return permissions.allows(find_membership(), endpoint)
 
 
 def user_zone() -> ZoneInfo:
