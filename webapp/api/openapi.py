@@ -20,9 +20,9 @@ from ..models import (
     TOKEN_KINDS,
 )
 from ..models.posts import POST_STATUSES, SCHEDULE_STATUSES
+from ..services import campaigns
 from ..services.accounts import TOKEN_NAME_MAX
 from ..services.approvals import COMMENT_MAX
-from ..services import campaigns
 from ..services.audit import ACTION, OBJECT_TYPES
 from ..services.channels import NAME_MAX, PUBLISHERS, RATE_LIMIT_MAX
 from ..services.hooks import SECRET_MAX, URL_MAX

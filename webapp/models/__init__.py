@@ -17,6 +17,7 @@ from .deliveries import DELIVERY_STATUSES, FINAL, IN_JOB, OPEN, UNTRIED, WAITING
 from .hooks import CALL_WAITING, HOOK_CALL_STATUSES, HOOK_EVENTS, Hook, HookCall
 from .posts import (
     CAMPAIGN_STATUSES,
+    CLOSED_CAMPAIGNS,
     INACTIVE_POSTS,
     POST_STATUSES,
     SCHEDULE_STATUSES,
@@ -37,7 +38,7 @@ __all__ = [
     "APPROVAL_MODES", "APPROVAL_STATUSES", "NOT_APPROVED", "Approval",
     "Channel", "DELIVERY_STATUSES", "FINAL", "IN_JOB", "OPEN", "UNTRIED", "WAITING", "Delivery",
     "CALL_WAITING", "HOOK_CALL_STATUSES", "HOOK_EVENTS", "Hook", "HookCall",
-    "CAMPAIGN_STATUSES", "INACTIVE_POSTS", "UNPLANNED_POSTS", "POST_STATUSES",
+    "CAMPAIGN_STATUSES", "CLOSED_CAMPAIGNS", "INACTIVE_POSTS", "UNPLANNED_POSTS", "POST_STATUSES",
     "SCHEDULE_STATUSES", "Campaign", "Post", "Schedule",
     "Template", "pattern_of", "post_channels", "MAX_ID", "UTCDateTime", "utcnow",
 ]

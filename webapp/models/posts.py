@@ -25,6 +25,8 @@ post_channels = db.Table(
 
 
 CAMPAIGN_STATUSES = ("active", "paused", "completed", "archived")
+# An archived campaign is kept for the record: no post is filed under it any more.
+CLOSED_CAMPAIGNS = ("archived",)
 
 
 class Campaign(db.Model):
