@@ -9,7 +9,17 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import add_channel, draft, make_post, member, workspace_id
-from tests.helpers import count, error_for, page, show, sign_in, submit
+from tests.helpers import (
+    count,
+    error_for,
+    page,
+    show,
+    sign_in,
+    submit,
+    table,
+    tomorrow_at,
+    upload,
+)
 from webapp.errors import NotFound, ValidationError
 from webapp.extensions import db
 from webapp.models import AuditEvent, Campaign, Post
@@ -218,3 +228,20 @@ def test_the_composer_files_a_post_under_a_campaign_and_the_queue_filters(app, s
     assert "In the campaign" in queue and other.title not in queue
     assert "Not in it" in show(signed_in, "/queue")
     show(signed_in, "/queue?campaign=987654", 400)
+
+
+def test_the_csv_import_files_rows_by_campaign_name_and_refuses_an_archived_one(
+        app, signed_in, admin):
+    add_channel(admin)
+    campaign = new(admin, name="Launch")
+    new(admin, name="Old", status="archived")
+    header = ("body", "at", "timezone", "channels", "campaign")
+    refused = upload(signed_in, table([["One", tomorrow_at(9), "UTC", "Hook", "launch"],
+                                       ["Two", tomorrow_at(10), "UTC", "Hook", "Old"]],
+                                      header=header))
+    assert "campaign “Old” is archived; choose another" in text_of(page(refused))
+    assert count(Post) == 0
+    accepted = upload(signed_in, table([["One", tomorrow_at(9), "UTC", "Hook", "launch"]],
+                                       header=header))
+    assert accepted.status_code == 303, text_of(page(accepted))[:2000]
+    assert db.session.scalar(select(Post.campaign_id)) == campaign.id
