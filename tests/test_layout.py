@@ -8,8 +8,8 @@ from pathlib import Path
 WEBAPP = Path(__file__).resolve().parent.parent / "webapp"
 
 BASE = {"extensions", "config", "database", "crypto", "errors", "timeutil", "models"}
-FEATURES = {"auth", "dashboard", "posts", "imports", "queue", "calendar", "approvals",
-            "channels", "notifications", "settings", "audit", "team"}
+FEATURES = {"auth", "dashboard", "posts", "imports", "queue", "calendar", "campaigns",
+            "approvals", "channels", "notifications", "settings", "audit", "team"}
 # What each part may import, besides itself and BASE.
 ALLOWED = {
     "models": set(),

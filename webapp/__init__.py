@@ -35,6 +35,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         audit,
         auth,
         calendar,
+        campaigns,
         channels,
         dashboard,
         imports,
@@ -57,8 +58,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.url_value_preprocessor(refuse_impossible_ids)
     web.init_app(app)
     # One blueprint per feature (templates/<feature>/), the API, and /healthz.
-    for feature in (auth, dashboard, posts, imports, queue, calendar, approvals, channels,
-                    notifications, settings, audit, team, api, health):
+    for feature in (auth, dashboard, posts, imports, queue, calendar, campaigns, approvals,
+                    channels, notifications, settings, audit, team, api, health):
         app.register_blueprint(feature.bp)
     init_cli(app)
     return app

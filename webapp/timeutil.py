@@ -23,6 +23,7 @@ SHORTHANDS = {"daily": "FREQ=DAILY", "weekly": "FREQ=WEEKLY", "monthly": "FREQ=M
 # The years a date may have, everywhere (API, composer, CSV, calendar moves): beyond them,
 # converting between zones overflows near the ends of datetime.
 MIN_YEAR, MAX_YEAR = 1900, 9998
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # The most days each month can have (February in a leap year).
 MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30,
               12: 31}
@@ -103,6 +104,22 @@ def parse_at(value, tz: ZoneInfo, field_name: str = "at") -> datetime:
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(tz).replace(tzinfo=None)
     return parsed
+
+
+def parse_date(value, field_name: str) -> date | None:
+    """A calendar date as YYYY-MM-DD (a campaign's start or end), or None when not given."""
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str) or not DATE.fullmatch(value.strip()):
+        shown = value[:40] if isinstance(value, str) else type(value).__name__
+        raise ValidationError.field(field_name, f"“{shown}” is not a valid date (YYYY-MM-DD)")
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValidationError.field(field_name, f"“{value.strip()}” is not a valid date "
+                                                "(YYYY-MM-DD)") from None
+    _check_year(day, field_name)
+    return day
 
 
 def parse_until(value, tz: ZoneInfo, field_name: str = "until") -> datetime | None:

@@ -150,6 +150,6 @@ def test_on_a_phone_the_queue_starts_on_the_first_screen(signed_in):
     assert table.bounding_box()["y"] < PHONE["height"]
     page.set_viewport_size({"width": 1280, "height": 900})
     shoot(page, "queue-filters-folded")
-    page.get_by_text("Channel and dates").click()
+    page.get_by_text("Channel, campaign and dates").click()
     expect(page.get_by_label("Channel", exact=True)).to_be_visible()
     shoot(page, "queue-filters-open")

@@ -10,6 +10,7 @@ from . import (  # noqa: E402,F401
     approvals,
     audit,
     auth,
+    campaigns,
     channels,
     deliveries,
     hooks,

@@ -13,12 +13,14 @@ from flask import jsonify
 from ..models import (
     APPROVAL_MODES,
     APPROVAL_STATUSES,
+    CAMPAIGN_STATUSES,
     DELIVERY_STATUSES,
     HOOK_EVENTS,
     ROLES,
     TOKEN_KINDS,
 )
 from ..models.posts import POST_STATUSES, SCHEDULE_STATUSES
+from ..services import campaigns
 from ..services.accounts import TOKEN_NAME_MAX
 from ..services.approvals import COMMENT_MAX
 from ..services.audit import ACTION, OBJECT_TYPES
@@ -364,6 +366,47 @@ SCHEMAS = {
         "after": {"type": "object", "nullable": True}}},
 }
 
+DATE = {"type": "string", "format": "date", "nullable": True,
+        "description": "YYYY-MM-DD"}
+CAMPAIGN_FIELDS = {
+    "name": {"type": "string", "minLength": 1, "maxLength": campaigns.NAME_MAX,
+             "pattern": NOT_BLANK, "description": "unique in the workspace (422 otherwise)"},
+    "description": {"type": "string", "maxLength": campaigns.DESCRIPTION_MAX,
+                    "nullable": True},
+    "color": COLOR | {"nullable": True},
+    "status": {"type": "string", "enum": list(CAMPAIGN_STATUSES),
+               "description": "paused pauses every schedule of the campaign's posts; "
+                              "active (from paused) resumes them"},
+    "tags": {"type": "array", "nullable": True, "maxItems": campaigns.TAGS_MAX,
+             "items": {"type": "string", "maxLength": campaigns.TAG_MAX}},
+    "target_post_count": {"type": "integer", "minimum": 1, "maximum": campaigns.TARGET_MAX,
+                          "nullable": True},
+    "start_date": DATE,
+    "end_date": DATE | {"description": "YYYY-MM-DD, not before start_date (422)"},
+}
+SCHEMAS |= {
+    "CampaignIn": {"type": "object", "required": ["name"], "properties": CAMPAIGN_FIELDS},
+    "CampaignPatch": {"type": "object", "description": "Any of CampaignIn's fields.",
+                      "properties": CAMPAIGN_FIELDS},
+    "Campaign": {"type": "object", "properties": {
+        "id": {"type": "integer"}, **{name: {k: v for k, v in schema.items()
+                                             if k in ("type", "nullable", "format", "items")}
+                                      for name, schema in CAMPAIGN_FIELDS.items()},
+        "created_at": INSTANT, "updated_at": INSTANT}},
+    "CampaignStats": {"type": "object", "properties": {
+        "campaign_id": {"type": "integer"}, "total_posts": {"type": "integer"},
+        "scheduled": {"type": "integer"},
+        "published": {"type": "integer", "description": "published or partially published"},
+        "failed": {"type": "integer"},
+        "progress": {"type": "number", "nullable": True,
+                     "description": "published / target_post_count (null without a target)"},
+        "days_remaining": {"type": "integer", "nullable": True,
+                           "description": "days until end_date (0 once passed; null "
+                                          "without one)"},
+        "status_distribution": {"type": "object", "description": "posts by status",
+                                "additionalProperties": {"type": "integer"}}}},
+}
+
 POST = _json(_ref("Post"))
 EDIT = (403, 409)  # an editor's action on a post or delivery, which its state may refuse
 
@@ -382,6 +425,19 @@ PATHS = {
         {"type": "object", "required": ["ok"], "properties": {
             "ok": {"type": "boolean"}, "error": {"type": "string"}}}), params=ID,
         errors=(403,))},
+    "/campaigns": {
+        "get": _op("List campaigns, active first", _json(_list("Campaign")), params=PAGE),
+        "post": _op("Create a campaign", _json(_ref("Campaign"), "Created"),
+                    body="CampaignIn", status="201", errors=(403,))},
+    "/campaigns/{id}": {
+        "get": _op("A campaign", _json(_ref("Campaign")), params=ID),
+        "patch": _op("Change a campaign; pause or resume all its posts with status",
+                     _json(_ref("Campaign")), params=ID, body="CampaignPatch",
+                     errors=(403,)),
+        "delete": _op("Remove a campaign; its posts stay, with campaign_id null",
+                      {"description": "Removed"}, params=ID, status="204", errors=(403,))},
+    "/campaigns/{id}/stats": {"get": _op("A campaign's progress", _json(
+        _ref("CampaignStats")), params=ID)},
     "/posts": {
         "get": _op("List posts", _json(_list("Post")), params=PAGE + [
             _query("status", {"type": "string", "enum": list(POST_STATUSES)}),

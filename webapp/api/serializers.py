@@ -126,3 +126,20 @@ def paginate(query, render, session) -> dict:
     rows = session.scalars(query.limit(per_page).offset(offset)).all() if offset < total else []
     return {"items": [render(r) for r in rows], "page": page, "per_page": per_page,
             "total": total}
+
+
+def campaign(c) -> dict:
+    return {
+        "id": c.id, "name": c.name, "description": c.description, "color": c.color,
+        "status": c.status, "tags": list(c.tags), "target_post_count": c.target_post_count,
+        "start_date": c.start_date.isoformat() if c.start_date else None,
+        "end_date": c.end_date.isoformat() if c.end_date else None,
+        "created_at": iso_utc(c.created_at), "updated_at": iso_utc(c.updated_at),
+    }
+
+
+def campaign_stats(s) -> dict:
+    return {"campaign_id": s.campaign_id, "total_posts": s.total_posts,
+            "scheduled": s.scheduled, "published": s.published, "failed": s.failed,
+            "progress": s.progress, "days_remaining": s.days_remaining,
+            "status_distribution": s.status_distribution}

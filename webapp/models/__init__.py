@@ -16,6 +16,8 @@ from .channels import Channel
 from .deliveries import DELIVERY_STATUSES, FINAL, IN_JOB, OPEN, UNTRIED, WAITING, Delivery
 from .hooks import CALL_WAITING, HOOK_CALL_STATUSES, HOOK_EVENTS, Hook, HookCall
 from .posts import (
+    CAMPAIGN_STATUSES,
+    CLOSED_CAMPAIGNS,
     INACTIVE_POSTS,
     POST_STATUSES,
     SCHEDULE_STATUSES,
@@ -36,7 +38,7 @@ __all__ = [
     "APPROVAL_MODES", "APPROVAL_STATUSES", "NOT_APPROVED", "Approval", "ReviewLink",
     "Channel", "DELIVERY_STATUSES", "FINAL", "IN_JOB", "OPEN", "UNTRIED", "WAITING", "Delivery",
     "CALL_WAITING", "HOOK_CALL_STATUSES", "HOOK_EVENTS", "Hook", "HookCall",
-    "INACTIVE_POSTS", "UNPLANNED_POSTS", "POST_STATUSES", "SCHEDULE_STATUSES", "Campaign",
-    "Post", "Schedule",
+    "CAMPAIGN_STATUSES", "CLOSED_CAMPAIGNS", "INACTIVE_POSTS", "UNPLANNED_POSTS", "POST_STATUSES",
+    "SCHEDULE_STATUSES", "Campaign", "Post", "Schedule",
     "Template", "pattern_of", "post_channels", "MAX_ID", "UTCDateTime", "utcnow",
 ]

@@ -24,13 +24,32 @@ post_channels = db.Table(
 )
 
 
+CAMPAIGN_STATUSES = ("active", "paused", "completed", "archived")
+# An archived campaign is kept for the record: no post is filed under it any more.
+CLOSED_CAMPAIGNS = ("archived",)
+
+
 class Campaign(db.Model):
     id = db.Column(db.Integer, primary_key=True)
     workspace_id = db.Column(db.ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False,
                              index=True)
     name = db.Column(db.String(120), nullable=False)
+    description = db.Column(db.Text, nullable=False, default="")
     color = db.Column(db.String(7), nullable=False, default="#8b5cf6")
+    status = db.Column(db.String(16), nullable=False, default="active")
+    tags = db.Column(db.JSON, nullable=False, default=list)
+    # The goal: how many posts should be published within start_date..end_date.
+    target_post_count = db.Column(db.Integer)
+    start_date = db.Column(db.Date)
+    end_date = db.Column(db.Date)
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        db.CheckConstraint(f"status IN {CAMPAIGN_STATUSES!r}", name="status"),
+        # The CSV import and the pickers name campaigns: a name must say which one.
+        db.UniqueConstraint("workspace_id", "name"),
+    )
 
 
 class Template(db.Model):

@@ -35,10 +35,13 @@ class PostForm(Form):
     count = StringField("Number of times", render_kw={"type": "number", "min": 1})
     priority = StringField("Priority (1 = lowest, 10 = highest)", default="5",
                            render_kw={"type": "number", "min": 1, "max": 10})
+    # Choices: the workspace's campaigns (routes.py); the service checks the one chosen.
+    campaign_id = SelectField("Campaign", default="", validate_choice=False)
 
     ERRORS = {"schedule.at": "at", "schedule.timezone": "timezone",
               "schedule.recurrence": "recurrence", "schedule.until": "until",
-              "schedule.count": "count", "schedule.monthday": "monthday"}
+              "schedule.count": "count", "schedule.monthday": "monthday",
+              "campaign_id": "campaign_id"}
 
     def __init__(self, *args, default_zone: str = "UTC", **kwargs):
         super().__init__(*args, **kwargs)

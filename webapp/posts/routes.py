@@ -8,7 +8,7 @@ from flask_login import current_user
 from ..errors import Conflict, Forbidden, ValidationError
 from ..extensions import db
 from ..models import POST_STATUSES, Channel, Post, Schedule
-from ..services import approvals, audit, channels, reviews, schedules
+from ..services import approvals, audit, campaigns, channels, reviews, schedules
 from ..services import posts as service
 from ..services.channels import PUBLISHERS
 from ..services.validation import Errors
@@ -106,6 +106,9 @@ def _counter(body: str, channels, chosen: list[int], texts: dict[int, str]) -> d
 def _composer(form: PostForm, post: Post | None, chosen: list[int], texts: dict,
               errors: dict, code: int = 200):
     channels = _channels()
+    form.campaign_id.choices = [("", "No campaign")] + [
+        (str(c.id), c.name) for c in campaigns.pickable(current_workspace().id,
+                                                       post.campaign_id if post else None)]
     return render("posts/post_form.html", form=form, post=post, channels=channels,
                   chosen=chosen, texts=texts, errors=errors, weekdays=WEEKDAYS,
                   approval=approvals.latest_of(post) if post else None,
@@ -161,6 +164,7 @@ def _read(form: PostForm, post: Post | None) -> tuple[dict, dict, list[int], dic
     action = _action()
     data = {"title": form.title.data or "", "body": form.body.data or "",
             "priority": (form.priority.data or "").strip(),
+            "campaign_id": form.campaign_id.data or None,
             "overrides": {str(i): texts[i] for i in chosen
                           if i in texts and texts[i].strip()}}
     typed = form.schedule_values()
@@ -232,6 +236,7 @@ def post_edit(post_id):
         return redirect(url_for("posts.post_detail", post_id=post.id), 303)
     if request.method == "GET":
         values = {"title": post.title, "body": post.body, "priority": str(post.priority),
+                  "campaign_id": str(post.campaign_id or ""),
                   **_schedule_fields(_live_schedule(post))}
         form = PostForm(data=values, default_zone=current_user.timezone)
         texts = {int(k): v for k, v in post.overrides.items() if k.isascii() and k.isdigit()}

@@ -11,6 +11,7 @@ from ..errors import Conflict, DomainError, NotFound
 from ..extensions import db
 from ..models import Delivery
 from ..services import batch
+from ..services import campaigns as campaign_service
 from ..services import channels as channel_service
 from ..services import deliveries as service
 from ..services import queue as listing
@@ -29,13 +30,15 @@ def _row_context() -> dict:
 def _tabs_context(workspace_id: int) -> dict:
     """The filters, the narrowing conditions and the tab bar's counts."""
     channels = channel_service.of_workspace(workspace_id)
-    f = listing.read_filters(request.args, channels, int_arg("page"))
+    campaigns = campaign_service.of_workspace(workspace_id)
+    f = listing.read_filters(request.args, channels, campaigns, int_arg("page"))
     where = listing.narrowing(workspace_id, f, user_zone())
     counts = listing.tab_counts(where)
     tabs = [(tab, sum(counts[s] for s in statuses),
              ", ".join(f"{counts[s]} {s}" for s in statuses) if len(statuses) > 1 else "")
             for tab, statuses in listing.TABS.items()]
-    return {"f": f, "channels": channels, "where": where, "counts": counts, "tabs": tabs,
+    return {"f": f, "channels": channels, "campaigns": campaigns, "where": where,
+            "counts": counts, "tabs": tabs,
             "queue_url": lambda **changes: url_for("queue.queue", **f.args(**changes))}
 
 

@@ -21,6 +21,7 @@ from ..engine import planner
 from ..errors import ValidationError
 from ..extensions import db
 from ..models import (
+    CLOSED_CAMPAIGNS,
     Approval,
     AuditEvent,
     Campaign,
@@ -159,8 +160,8 @@ class Names:
             select(Channel.id, Channel.name, Channel.platform)
             .where(Channel.workspace_id == workspace_id).order_by(Channel.id)).all()
         self.campaigns = db.session.execute(
-            select(Campaign.id, Campaign.name).where(Campaign.workspace_id == workspace_id)
-            .order_by(Campaign.id)).all()
+            select(Campaign.id, Campaign.name, Campaign.status)
+            .where(Campaign.workspace_id == workspace_id).order_by(Campaign.id)).all()
         self._channel_cells: dict[str, tuple[list, str | None]] = {}
         self._campaign_cells: dict[str, tuple[int | None, str | None]] = {}
 
@@ -180,6 +181,9 @@ class Names:
         cell = cell.strip()
         if cell not in self._campaign_cells:
             campaign, problem = _find(cell, self.campaigns, "campaign") if cell else (None, None)
+            if campaign and campaign.status in CLOSED_CAMPAIGNS:
+                campaign, problem = None, (f"campaign “{campaign.name}” is archived; "
+                                           "choose another")
             self._campaign_cells[cell] = (campaign.id if campaign else None, problem)
         return self._campaign_cells[cell]
 

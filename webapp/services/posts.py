@@ -10,6 +10,7 @@ from ..engine import jobs, planner, post_status
 from ..errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from ..extensions import db
 from ..models import (
+    CLOSED_CAMPAIGNS,
     IN_JOB,
     MAX_ID,
     OPEN,
@@ -96,9 +97,14 @@ def _read(workspace_id: int, data: dict,
         campaign_id = integer(data.get("campaign_id"), "campaign_id", errors, low=1)
         if campaign_id is not None:
             try:
-                in_workspace(Campaign, workspace_id, campaign_id, "campaign")
+                campaign = in_workspace(Campaign, workspace_id, campaign_id, "campaign")
             except NotFound:
                 errors.add("campaign_id", f"unknown campaign {campaign_id}")
+            else:
+                if (campaign.status in CLOSED_CAMPAIGNS
+                        and campaign_id != (post.campaign_id if post else None)):
+                    errors.add("campaign_id", f"campaign “{campaign.name}” is archived; "
+                                              "choose another")
         fields["campaign_id"] = campaign_id
     spec = None
     if "schedule" in data and data["schedule"] is not None:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 
 from ..errors import DomainError
 from ..extensions import db
-from ..models import DELIVERY_STATUSES, FINAL, WAITING, Channel, Delivery, Post
+from ..models import DELIVERY_STATUSES, FINAL, WAITING, Campaign, Channel, Delivery, Post
 from ..timeutil import MAX_YEAR, MIN_YEAR, now_utc
 from .validation import row_id
 
@@ -39,6 +39,7 @@ class Filters:
 
     status: str = "upcoming"          # a tab, or one delivery status inside a tab
     channel_id: int | None = None
+    campaign_id: int | None = None
     q: str = ""
     start: date | None = None
     end: date | None = None
@@ -61,11 +62,12 @@ class Filters:
     @property
     def active(self) -> bool:
         """True when anything narrows the list besides the tab."""
-        return bool(self.channel_id or self.q or self.start or self.end)
+        return bool(self.channel_id or self.campaign_id or self.q or self.start or self.end)
 
     def args(self, **changes) -> dict:
         """The query string for this view with `changes`, leaving out what is default."""
-        values = {"status": self.status, "channel": self.channel_id, "q": self.q,
+        values = {"status": self.status, "channel": self.channel_id,
+                  "campaign": self.campaign_id, "q": self.q,
                   "from": self.start.isoformat() if self.start else None,
                   "to": self.end.isoformat() if self.end else None,
                   "sort": self.sort, "page": self.page}
@@ -97,9 +99,10 @@ def _date(args, name: str, errors: dict) -> date | None:
     return value
 
 
-def read_filters(args, channels: list[Channel], page: int) -> Filters:
-    """The queue's filters from a query string (`args`, a mapping). An unknown tab, channel
-    or sort (only a hand-made address has one) is a DomainError (400); a date that cannot
+def read_filters(args, channels: list[Channel], campaigns: list[Campaign],
+                 page: int) -> Filters:
+    """The queue's filters from a query string (`args`, a mapping). An unknown tab, channel,
+    campaign or sort (only a hand-made address has one) is a DomainError (400); a date that cannot
     be read is named in `errors` and ignored."""
     f = Filters(page=page)
     status = args.get("status") or "upcoming"
@@ -111,6 +114,11 @@ def read_filters(args, channels: list[Channel], page: int) -> Filters:
         f.channel_id = row_id(raw_channel)
         if f.channel_id not in {c.id for c in channels}:
             raise DomainError("Unknown channel: choose one from the list.")
+    raw_campaign = args.get("campaign", "")
+    if raw_campaign:
+        f.campaign_id = row_id(raw_campaign)
+        if f.campaign_id not in {c.id for c in campaigns}:
+            raise DomainError("Unknown campaign: choose one from the list.")
     f.q = " ".join(args.get("q", "").split())[:SEARCH_MAX]
     f.start, f.end = _date(args, "from", f.errors), _date(args, "to", f.errors)
     if f.start and f.end and f.end < f.start:
@@ -153,6 +161,9 @@ def narrowing(workspace_id: int, f: Filters, zone: ZoneInfo) -> list:
             where.append(Delivery.post_id.in_(posts))
     if f.channel_id:
         where.append(Delivery.channel_id == f.channel_id)
+    if f.campaign_id:
+        where.append(Delivery.post_id.in_(select(Post.id).where(
+            Post.campaign_id == f.campaign_id)))
 
     def midnight(day: date) -> datetime:
         return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)

@@ -63,6 +63,16 @@ ENDPOINTS: dict[str, str] = {
     "calendar.item": "viewer",
     "calendar.close_panel": "viewer",
     "calendar.move": "editor",
+    # Campaigns: everyone reads them; editors make, change, pause and delete them (deleting
+    # one only removes the grouping: its posts stay).
+    "campaigns.campaigns": "viewer",
+    "campaigns.campaign": "viewer",
+    "campaigns.campaign_create": "editor",
+    "campaigns.campaign_edit": "editor",
+    "campaigns.campaign_pause": "editor",
+    "campaigns.campaign_resume": "editor",
+    "campaigns.campaign_archive": "editor",
+    "campaigns.campaign_delete": "editor",
     # Notifications: everyone reads them; marking them read changes them for the workspace.
     "notifications.notifications": "viewer",
     "notifications.notifications_count": "viewer",
@@ -103,6 +113,12 @@ ENDPOINTS: dict[str, str] = {
     "team.revoke": "admin",
 
     # The API (/api/v1) ---------------------------------------------------------------------
+    "api.list_campaigns": "viewer",
+    "api.get_campaign": "viewer",
+    "api.campaign_stats": "viewer",
+    "api.create_campaign": "editor",
+    "api.update_campaign": "editor",
+    "api.delete_campaign": "editor",
     "api.get_workspace": "viewer",
     "api.update_workspace": "admin",
     "api.list_posts": "viewer",
