@@ -48,7 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .api.inputs import IdConverter, refuse_impossible_ids
     from .cli import init_app as init_cli
     from .engine import hooks
-    from .web import headers, health
+    from .web import headers, health, metrics
 
     hooks.init_app(app)
     headers.init_app(app)
@@ -58,7 +58,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.init_app(app)
     # One blueprint per feature (templates/<feature>/), the API, and /healthz.
     for feature in (auth, dashboard, posts, imports, queue, calendar, approvals, channels,
-                    notifications, settings, audit, team, api, health):
+                    notifications, settings, audit, team, api, health, metrics):
         app.register_blueprint(feature.bp)
     init_cli(app)
     return app
