@@ -39,6 +39,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         dashboard,
         imports,
         notifications,
+        operations,
         posts,
         queue,
         settings,
@@ -58,7 +59,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.init_app(app)
     # One blueprint per feature (templates/<feature>/), the API, and /healthz.
     for feature in (auth, dashboard, posts, imports, queue, calendar, approvals, channels,
-                    notifications, settings, audit, team, api, health, metrics):
+                    notifications, settings, audit, team, operations, api, health,
+                    metrics):
         app.register_blueprint(feature.bp)
     init_cli(app)
     return app

@@ -39,9 +39,12 @@ PLANNER_LAST_PASS = "herald:planner:last-pass"
 _HTTP_STATUS = re.compile(r"HTTP (\d{3})\b")
 
 
-def observe_published(due_ats: list[datetime], at: datetime) -> None:
+def observe_published(due_ats: list[datetime | None], at: datetime) -> None:
+    """Deliveries recorded published `at`. One whose due time was not loaded (recorded
+    without publish_batch preparing it) is left out rather than failing the recording."""
     for due_at in due_ats:
-        LATENESS.observe(max(0.0, (at - due_at).total_seconds()))
+        if due_at is not None:
+            LATENESS.observe(max(0.0, (at - due_at).total_seconds()))
 
 
 def count_retry() -> None:
@@ -94,7 +97,7 @@ class StateCollector:
                                    "Jobs waiting: on the RQ queue, or in rq-scheduler.",
                                    labels=["where"])
         queued.add_metric(["queue"], jobs.queue().count)
-        queued.add_metric(["scheduler"], jobs.redis().zcard(jobs.scheduler().scheduled_jobs_key))
+        queued.add_metric(["scheduler"], jobs.scheduled_count())
         yield queued
 
         last = planner_last_pass()

@@ -1,0 +1,13 @@
+"""The Operations page. What it shows is in services.operations."""
+
+from ..services import operations as service
+from ..web.access import current_workspace, require
+from ..web.htmx import render
+from . import bp
+
+
+@bp.get("/operations")
+def operations():
+    require("admin")
+    return render("operations/operations.html", view=service.overview(current_workspace().id),
+                  jobs_shown=service.JOBS_SHOWN)
