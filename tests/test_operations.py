@@ -80,3 +80,10 @@ def test_the_settings_page_links_admins_to_it(signed_in):
 def test_signed_out_goes_to_the_sign_in_page(client):
     response = client.get("/operations")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_while_redis_is_away_the_page_says_so(app, signed_in):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:9/0"  # nothing listens there
+    app.extensions.pop("herald.redis")
+    body = show(signed_in, "/operations")
+    assert 'id="redis-down"' in body and "No pass recorded" not in body

@@ -15,7 +15,9 @@ from datetime import datetime
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..models import DELIVERY_STATUSES, Delivery
@@ -81,9 +83,29 @@ def planner_last_pass() -> datetime | None:
 
 
 class StateCollector:
-    """The gauges read at scrape time from the database and Redis."""
+    """The gauges read at scrape time from the database and Redis. A part that does not
+    answer is reported down (herald_up) and its gauges left out: the scrape still answers,
+    and the alert on that part is what fires."""
 
     def collect(self):
+        up = GaugeMetricFamily("herald_up", "Whether the part answered this scrape.",
+                               labels=["part"])
+        try:
+            families = [self._deliveries()]
+            up.add_metric(["db"], 1)
+        except SQLAlchemyError:
+            db.session.rollback()
+            families = []
+            up.add_metric(["db"], 0)
+        try:
+            families += self._redis()
+            up.add_metric(["redis"], 1)
+        except RedisError:
+            up.add_metric(["redis"], 0)
+        yield up
+        yield from families
+
+    def _deliveries(self):
         counts = dict(db.session.execute(
             select(Delivery.status, func.count()).group_by(Delivery.status)).all())
         db.session.rollback()
@@ -91,22 +113,21 @@ class StateCollector:
                                       labels=["status"])
         for status in DELIVERY_STATUSES:
             by_status.add_metric([status], counts.get(status, 0))
-        yield by_status
+        return by_status
 
+    def _redis(self):
         queued = GaugeMetricFamily("herald_queue_jobs",
                                    "Jobs waiting: on the RQ queue, or in rq-scheduler.",
                                    labels=["where"])
         queued.add_metric(["queue"], jobs.queue().count)
         queued.add_metric(["scheduler"], jobs.scheduled_count())
-        yield queued
-
         last = planner_last_pass()
         lag = GaugeMetricFamily(
             "herald_planner_lag_seconds",
             "Seconds since the planner's last finished pass (absent if none is known).")
         if last is not None:
             lag.add_metric([], max(0.0, (now_utc() - last).total_seconds()))
-        yield lag
+        return [queued, lag]
 
 
 def exposition() -> bytes:
