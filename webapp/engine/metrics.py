@@ -10,7 +10,7 @@ files there and a scrape adds them up; without it, a scrape shows this process's
 
 import os
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -79,7 +79,7 @@ def planner_passed(at: datetime) -> None:
 
 def planner_last_pass() -> datetime | None:
     raw = jobs.redis().get(PLANNER_LAST_PASS)
-    return datetime.fromtimestamp(float(raw), now_utc().tzinfo) if raw else None
+    return datetime.fromtimestamp(float(raw), UTC) if raw else None
 
 
 class StateCollector:
