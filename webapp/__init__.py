@@ -40,6 +40,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         dashboard,
         imports,
         notifications,
+        operations,
         posts,
         queue,
         settings,
@@ -49,7 +50,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from .api.inputs import IdConverter, refuse_impossible_ids
     from .cli import init_app as init_cli
     from .engine import hooks
-    from .web import headers, health
+    from .web import headers, health, metrics
 
     hooks.init_app(app)
     headers.init_app(app)
@@ -59,7 +60,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     web.init_app(app)
     # One blueprint per feature (templates/<feature>/), the API, and /healthz.
     for feature in (auth, dashboard, posts, imports, queue, calendar, campaigns, approvals,
-                    channels, notifications, settings, audit, team, api, health):
+                    channels, notifications, settings, audit, team, operations, api, health,
+                    metrics):
         app.register_blueprint(feature.bp)
     init_cli(app)
     return app

@@ -76,6 +76,8 @@ class Defaults:
     HERALD_BATCH_SIZE = 50
     HERALD_HTTP_TIMEOUT = 30.0
     HERALD_BASE_URL = "http://127.0.0.1:5000"
+    # The bearer token Prometheus sends to GET /metrics; unset, /metrics answers 404.
+    HERALD_METRICS_TOKEN = ""
 
 
 def _instance_secret_key(instance_path: str) -> str:
@@ -103,7 +105,8 @@ def load(app, overrides: dict | None = None) -> None:
     )
     for name in ("REDIS_URL", "SMTP_URL", "MAIL_FROM", "HERALD_BASE_URL",
                  "HERALD_SIGNIN_LIMIT_PER_ACCOUNT", "HERALD_SIGNIN_LIMIT_PER_ADDRESS",
-                 "HERALD_API_AUTH_FAILURE_LIMIT", "HERALD_REVIEW_LIMIT_PER_ADDRESS"):
+                 "HERALD_API_AUTH_FAILURE_LIMIT", "HERALD_REVIEW_LIMIT_PER_ADDRESS",
+                 "HERALD_METRICS_TOKEN"):
         if env.get(name):
             app.config[name] = env[name]
     if env.get("HERALD_RETRY_DELAYS"):

@@ -63,6 +63,13 @@ def main() -> None:
     env.setdefault("WEB_HOST", "127.0.0.1")
     env.setdefault("HERALD_BASE_URL", f"http://127.0.0.1:{env['PORT']}")
     env.setdefault("HERALD_CONTROL_SOCKET", str(INSTANCE / f"gunicorn-{env['PORT']}.ctl"))
+    # One directory for the metrics of every process started here (docs/operations.md),
+    # cleared of prometheus-client's files first: counts left by an earlier run would be
+    # added to this one's.
+    metrics_dir = Path(env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(INSTANCE / "prometheus")))
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for left in metrics_dir.glob("*.db"):
+        left.unlink()
     redis_process = None
     if not env.get("REDIS_URL"):
         if _answers("redis://127.0.0.1:6379/0"):

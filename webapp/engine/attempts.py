@@ -12,7 +12,7 @@ from ..extensions import db
 from ..models import Delivery
 from ..models.audit import record
 from ..timeutil import now_utc
-from . import hooks, jobs, notifications, post_status
+from . import hooks, jobs, metrics, notifications, post_status
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ def record_failure(delivery_id: int, attempts: int, worker: str | None, error: s
         record(delivery.workspace_id, "delivery.retry_scheduled", delivery,
                after={"attempt": attempts, "error": error, "retry_in_seconds": wait})
         db.session.commit()
+        metrics.count_retry()
         if jobs.needs_job_now(delivery):
             jobs.enqueue([delivery])
         return True

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue
+from rq import Queue, Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.utils import import_attribute
@@ -184,6 +184,32 @@ def jobs_exist(job_ids: list[str]) -> list[bool]:
     for job_id in job_ids:
         pipe.exists(Job.key_for(job_id))
     return [bool(n) for n in pipe.execute()]
+
+
+def handed_over_at(job_ids: list[str]) -> list[datetime | None]:
+    """When rq-scheduler moves each job onto the queue (None: it no longer holds the job),
+    in one round trip."""
+    pipe = redis().pipeline(transaction=False)
+    for job_id in job_ids:
+        pipe.zscore(Scheduler.scheduled_jobs_key, job_id)
+    return [datetime.fromtimestamp(score, UTC) if score is not None else None
+            for score in pipe.execute()]
+
+
+def scheduled_count() -> int:
+    """Jobs rq-scheduler holds, of every kind."""
+    return redis().zcard(Scheduler.scheduled_jobs_key)
+
+
+def workers() -> list[Worker]:
+    """RQ's record of the workers taking jobs from the app's queue, with their heartbeats."""
+    return Worker.all(queue=queue())
+
+
+def failed_count() -> int:
+    """Jobs that raised (RQ's failed job registry): a bug, not a platform's refusal, which
+    the deliveries record themselves."""
+    return queue().failed_job_registry.count
 
 
 def seconds_since_redis_lost_data(now: datetime) -> float:

@@ -10,6 +10,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
 from rq import get_current_job
@@ -21,7 +22,7 @@ from ..extensions import db
 from ..models import INACTIVE_POSTS, WAITING, Delivery, Hook, Post
 from ..publishers.base import safe_result
 from ..timeutil import iso_utc, now_utc
-from . import attempts, hooks, jobs, notifications, post_status
+from . import attempts, hooks, jobs, metrics, notifications, post_status
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ class Sending:
     delivery_id: int
     attempts: int
     post_id: int | None = None
+    due_at: datetime | None = None
     publisher: publishers.Publisher | None = None
     message: publishers.Message | None = None
     result: publishers.PublishResult | None = None
@@ -82,6 +84,7 @@ def publish_batch(items: list[list[int]]) -> str:
     record_successes(published, worker)
     for s in sendings:
         if not s.result.ok:
+            metrics.count_platform_error(s.result.error, s.result.transient)
             _record_failure_contained(s, worker)
     return f"{len(published)} published, {len(sendings) - len(published)} failed"
 
@@ -99,6 +102,7 @@ def _prepare(sendings: list[Sending]) -> None:
         delivery = deliveries[sending.delivery_id]
         post, channel = delivery.post, delivery.channel
         sending.post_id = post.id
+        sending.due_at = delivery.due_at
         try:
             if channel.id not in channel_publishers:
                 channel_publishers[channel.id] = publishers.for_channel(channel)
@@ -214,11 +218,12 @@ def record_successes(published: list[Sending], worker: str) -> None:
 def _mark_published(published: list[Sending], worker: str, references: bool,
                     announce: bool = True) -> None:
     table = Delivery.__table__
+    now = now_utc()
     db.session.execute(
         update(table)
         .where(table.c.id == bindparam("delivery_id"), table.c.status == "publishing",
                table.c.attempts == bindparam("made"), table.c.claimed_by == worker)
-        .values(status="published", finished_at=now_utc(), last_error=None,
+        .values(status="published", finished_at=now, last_error=None,
                 external_id=bindparam("external_id"), external_url=bindparam("external_url")),
         [{"delivery_id": s.delivery_id, "made": s.attempts,
           "external_id": s.result.external_id if references else None,
@@ -228,6 +233,7 @@ def _mark_published(published: list[Sending], worker: str, references: bool,
     if announce:
         _announce(published, worker)
     db.session.commit()
+    metrics.observe_published([s.due_at for s in published], now)
 
 
 def _announce(published: list[Sending], worker: str) -> None:

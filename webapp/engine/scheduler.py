@@ -15,7 +15,8 @@ from redis.exceptions import RedisError
 from rq_scheduler import Scheduler
 
 from ..extensions import db
-from . import jobs, planner
+from ..timeutil import now_utc
+from . import jobs, metrics, planner
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class HeraldScheduler(Scheduler):
         with self.app.app_context():
             try:
                 done = planner.plan()
+                metrics.planner_passed(now_utc())
                 if any(done.values()):
                     log.info("planner: %s", done)
                 if done["more"]:  # rows left to write: go on without waiting

@@ -29,6 +29,8 @@ ENDPOINTS: dict[str, str] = {
     "health.healthz": OPEN,
     "static": OPEN,
     "api.openapi": OPEN,
+    # Prometheus scrapes with its own bearer token (HERALD_METRICS_TOKEN): web/metrics.py.
+    "metrics.scrape": OPEN,
     # The account's own: signing out, its workspaces, its password, its sign-ins.
     "auth.logout": SIGNED_IN,
     "team.switch": SIGNED_IN,
@@ -84,6 +86,7 @@ ENDPOINTS: dict[str, str] = {
     "approvals.approve": "approver",
     "approvals.reject": "approver",
     "approvals.setting": "admin",
+    "operations.operations": "admin",
     "approvals.review_links": "approver",
     "approvals.create_review_link": "approver",
     "approvals.revoke_review_link": "approver",
