@@ -17,7 +17,8 @@ from webapp.models import Approval, Delivery, Post, Workspace
 from webapp.services import approvals
 from webapp.timeutil import now_utc
 
-pytestmark = pytest.mark.postgres
+# SQLite only: these are pages over the services, whose behaviour on both databases the
+# API tests (tests/api/) and the engine's tests check.
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ from webapp.models.audit import record
 from webapp.services import posts as post_service
 from webapp.services.accounts import create_user
 
-pytestmark = pytest.mark.postgres
+# SQLite only: these are pages over the services, whose behaviour on both databases the
+# API tests (tests/api/) and the engine's tests check.
 
 
 def rows(body: str) -> list[str]:

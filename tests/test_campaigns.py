@@ -25,7 +25,8 @@ from webapp.extensions import db
 from webapp.models import AuditEvent, Campaign, Post
 from webapp.services import campaigns
 
-pytestmark = pytest.mark.postgres
+# SQLite only: these are pages over the services, whose behaviour on both databases the
+# API tests (tests/api/) and the engine's tests check.
 
 
 def new(user, **fields) -> Campaign:

@@ -11,7 +11,8 @@ from webapp.engine import jobs, metrics
 from webapp.engine.scheduler import HeraldScheduler
 from webapp.timeutil import now_utc
 
-pytestmark = pytest.mark.postgres
+# SQLite only: these are pages over the services, whose behaviour on both databases the
+# API tests (tests/api/) and the engine's tests check.
 
 TOKEN = "a-long-random-scrape-token"
 

@@ -16,7 +16,8 @@ from webapp.models import Delivery
 from webapp.models.audit import record
 from webapp.timeutil import now_utc
 
-pytestmark = pytest.mark.postgres
+# SQLite only: these are pages over the services, whose behaviour on both databases the
+# API tests (tests/api/) and the engine's tests check.
 
 
 def berlin(at) -> str:

@@ -34,7 +34,8 @@ from webapp.services import team
 from webapp.services.accounts import create_user
 from webapp.timeutil import now_utc
 
-pytestmark = pytest.mark.postgres
+# SQLite only: these are pages over the services, whose behaviour on both databases the
+# API tests (tests/api/) and the engine's tests check.
 
 
 def acme() -> Workspace:
