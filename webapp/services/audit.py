@@ -24,8 +24,8 @@ from ..timeutil import MAX_YEAR, MIN_YEAR
 from .validation import Errors, row_id
 
 # What record() names objects by (the model's class name, lower-case).
-OBJECT_TYPES = ("post", "schedule", "delivery", "channel", "user", "apitoken", "workspace",
-                "membership")
+OBJECT_TYPES = ("post", "schedule", "delivery", "channel", "campaign", "user", "apitoken",
+                "workspace", "membership", "invitation", "hook", "reviewlink")
 # An action ("post.updated"), or the start of one ending in a dot ("post.").
 ACTION = re.compile(r"[a-z_]{1,32}\.(?:[a-z_]{1,31})?")
 SYSTEM = "Herald"  # who a system event (user None) is shown as
