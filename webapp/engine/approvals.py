@@ -4,7 +4,7 @@ Run by every planner pass, and by an approval itself for what is already due."""
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, func, select, update
 
 from ..extensions import db
 from ..models import NOT_APPROVED, UNTRIED, Approval, Delivery, Notification, Post, Schedule
@@ -72,29 +72,37 @@ def _still_to_come(post: Post) -> bool:
 
 def remind(now: datetime) -> list[int]:
     """One notice per waiting request whose post is due within REMIND_AHEAD, once.
-    Returns the notices' ids (the caller commits, then e-mails them)."""
-    soon = (select(Delivery.post_id).where(Delivery.status.in_(UNTRIED),
-                                           Delivery.due_at <= now + REMIND_AHEAD)
-            .scalar_subquery())
+    Returns the notices' ids (the caller commits, then e-mails them). Runs every planner
+    pass: it starts from the (few) unreminded requests, not from the deliveries due."""
+    due_soon = exists().where(Delivery.post_id == Approval.post_id,
+                              Delivery.status.in_(UNTRIED),
+                              Delivery.due_at <= now + REMIND_AHEAD)
     waiting = db.session.scalars(select(Approval).where(
-        Approval.status == "pending", Approval.reminded_at.is_(None),
-        Approval.post_id.in_(soon))).all()
+        Approval.status == "pending", Approval.reminded_at.is_(None), due_soon)).all()
+    soonest = first_due([approval.post_id for approval in waiting])
     notices = []
     for approval in waiting:
         post = approval.post
-        due = db.session.scalar(select(Delivery.due_at).where(
-            Delivery.post_id == post.id, Delivery.status.in_(UNTRIED))
-            .order_by(Delivery.due_at).limit(1))
         note = Notification(
             workspace_id=post.workspace_id, kind="approval_reminder",
             title=label(post, "Waiting for approval: "),
-            body=(f"Post {post.id} goes out at {due:%Y-%m-%d %H:%M} UTC only if it is "
-                  "approved before then; otherwise it is not published."))
+            body=(f"Post {post.id} goes out at {soonest[post.id]:%Y-%m-%d %H:%M} UTC only if "
+                  "it is approved before then; otherwise it is not published."))
         db.session.add(note)
         approval.reminded_at = now
         notices.append(note)
     db.session.flush()
     return [note.id for note in notices]
+
+
+def first_due(post_ids: list[int]) -> dict[int, datetime]:
+    """Each post's soonest delivery still to be tried."""
+    if not post_ids:
+        return {}
+    return dict(db.session.execute(
+        select(Delivery.post_id, func.min(Delivery.due_at))
+        .where(Delivery.post_id.in_(post_ids), Delivery.status.in_(UNTRIED))
+        .group_by(Delivery.post_id)).all())
 
 
 def send_mail(notification_ids: list[int]) -> None:

@@ -355,6 +355,16 @@ def unschedule(deliveries) -> None:
         delivery.job_id = None
 
 
+def withhold(deliveries) -> None:
+    """Take waiting deliveries out of their jobs until the planner may give them jobs
+    again (a pause, a post sent back for approval, a paused channel): a queued one is
+    pending once more; a retrying one keeps its status and next attempt."""
+    unschedule(deliveries)
+    for delivery in deliveries:
+        if delivery.status == "queued":
+            delivery.status = "pending"
+
+
 def _members(job_id: str, leaving: set[int]) -> list[Attempt]:
     """The waiting deliveries that name a job, except those `leaving` it."""
     return [Attempt(row.id, row.attempts, row.next_attempt_at, row.priority)

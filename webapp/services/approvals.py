@@ -62,12 +62,8 @@ def ask_again(post: Post, user_id: int | None) -> None:
     its occurrences): it waits for approval again, and its jobs are taken back."""
     if post.status in ("draft", "cancelled", "pending_approval"):
         return
-    waiting = list(db.session.scalars(select(Delivery).where(
-        Delivery.post_id == post.id, Delivery.status.in_(IN_JOB))))
-    jobs.unschedule(waiting)
-    for delivery in waiting:
-        if delivery.status == "queued":
-            delivery.status = "pending"
+    jobs.withhold(list(db.session.scalars(select(Delivery).where(
+        Delivery.post_id == post.id, Delivery.status.in_(IN_JOB)))))
     post.status = "pending_approval"
     request(post, user_id)
 
@@ -201,14 +197,9 @@ def count(query):
     return select(func.count()).select_from(query.order_by(None).subquery())
 
 
-def first_due(post_ids: list[int]) -> dict[int, object]:
-    """Each post's soonest waiting delivery time."""
-    if not post_ids:
-        return {}
-    return dict(db.session.execute(
-        select(Delivery.post_id, func.min(Delivery.due_at))
-        .where(Delivery.post_id.in_(post_ids), Delivery.status.in_(UNTRIED))
-        .group_by(Delivery.post_id)).all())
+def first_due(post_ids: list[int]) -> dict:
+    """Each post's soonest delivery still to be tried (engine.approvals.first_due)."""
+    return due.first_due(post_ids)
 
 
 def set_mode(workspace: Workspace, mode, user_id: int | None) -> Workspace:

@@ -199,11 +199,8 @@ def update(channel: Channel, user_id: int | None, data: dict) -> Channel:
 
 def _unqueue(channel: Channel) -> None:
     """A paused channel's deliveries wait as pending; the planner brings them back."""
-    waiting = list(db.session.scalars(select(Delivery).where(
-        Delivery.channel_id == channel.id, Delivery.status == "queued")))
-    jobs.unschedule(waiting)
-    for delivery in waiting:
-        delivery.status = "pending"
+    jobs.withhold(list(db.session.scalars(select(Delivery).where(
+        Delivery.channel_id == channel.id, Delivery.status == "queued"))))
     db.session.commit()
 
 

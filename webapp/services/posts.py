@@ -351,11 +351,7 @@ def pause(post: Post, user_id: int | None) -> Post:
     if not active:
         raise Conflict("the post has no active schedule to pause", reason=NOT_ACTIVE)
     before = snapshot(post)
-    deliveries = _open(post.id, IN_JOB)
-    jobs.unschedule(deliveries)
-    for delivery in deliveries:
-        if delivery.status == "queued":
-            delivery.status = "pending"
+    jobs.withhold(_open(post.id, IN_JOB))
     for schedule in active:
         schedule.status = "paused"
     record(post.workspace_id, "post.paused", post, user_id=user_id, before=before,
