@@ -4,6 +4,8 @@ import json
 import re
 from dataclasses import dataclass
 
+import regex
+
 from ..errors import ValidationError
 
 
@@ -16,6 +18,10 @@ class PublishResult:
     transient: bool = False
     error: str | None = None
     retry_after: float | None = None
+    # The request may have reached the platform but no answer came back (a timeout or a
+    # broken connection after sending). A platform that deduplicates (idempotency key,
+    # deterministic id, lookup) can be asked again; one that cannot must not be.
+    unknown: bool = False
 
 
 # Column sizes of Delivery.external_id / external_url, and how much of an error is kept.
@@ -78,6 +84,17 @@ class Message:
     due_at: str
     attempt: int
     idempotency_key: str
+    # "publish", or "unpublish": remove `external_id`, what the platform returned when the
+    # post went out.
+    action: str = "publish"
+    external_id: str | None = None
+
+
+def graphemes(text: str) -> int:
+    """How many characters a person sees: user-perceived characters (extended grapheme
+    clusters), as Bluesky, Mastodon and most platforms count, so "👍🏽" or "é" written as
+    e + combining accent count once."""
+    return len(regex.findall(r"\X", text))
 
 
 class Publisher:
@@ -90,6 +107,15 @@ class Publisher:
     # Settings that may be given besides the required ones and the secrets.
     optional_fields: tuple[str, ...] = ()
     max_length: int | None = None
+    # Whether a request that may have reached the platform can be sent again without
+    # publishing twice (the platform deduplicates, or the publisher looks the post up
+    # first). When False, such a request's outcome is "unknown" and is never resent by
+    # itself.
+    idempotent: bool = True
+    # Whether a published post can be removed (`unpublish`); when not, why (shown by the
+    # composer and the API's 422 before anything is scheduled).
+    can_unpublish: bool = False
+    cannot_unpublish_reason: str = "this platform does not let Herald remove a post"
 
     def __init__(self, config: dict, secrets: dict, *, timeout: float, allow_private: bool):
         self.config = config
@@ -124,10 +150,17 @@ class Publisher:
             raise ValidationError(first, fields)
 
     @classmethod
+    def text_length(cls, text: str) -> int:
+        """The length of `text` as this platform counts it (graphemes unless it says
+        otherwise, e.g. links at a fixed length)."""
+        return graphemes(text)
+
+    @classmethod
     def validate_text(cls, text: str) -> str | None:
         """An error message when `text` cannot be published on this platform."""
-        if cls.max_length is not None and len(text) > cls.max_length:
-            return f"{len(text)} characters; {cls.platform} allows {cls.max_length}"
+        length = cls.text_length(text)
+        if cls.max_length is not None and length > cls.max_length:
+            return f"{length} characters; {cls.platform} allows {cls.max_length}"
         if not text.strip():
             return "the text is empty"
         return None
@@ -143,6 +176,11 @@ class Publisher:
         return result
 
     def publish(self, message: Message) -> PublishResult:
+        raise NotImplementedError
+
+    def unpublish(self, message: Message) -> PublishResult:
+        """Remove `message.external_id` from the platform (only when `can_unpublish`). An
+        item the platform no longer has counts as removed."""
         raise NotImplementedError
 
     def check(self) -> PublishResult:

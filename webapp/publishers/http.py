@@ -325,10 +325,17 @@ def send(method: str, url: str, *, timeout: float, allow_private: bool,
             failure = PublishResult(ok=False, transient=True,
                                     error=f"connection failed: {type(exc).__name__}")
             continue
-        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.SSLError,
-                urllib3.exceptions.ProxyError) as exc:
+        except (urllib3.exceptions.SSLError, urllib3.exceptions.ProxyError) as exc:
             return PublishResult(ok=False, transient=True,
                                  error=f"connection failed: {type(exc).__name__}")
+        # A connection broken, or silent, once the request may have gone out: the
+        # platform may have acted on it (`unknown`).
+        except urllib3.exceptions.ProtocolError as exc:
+            return PublishResult(ok=False, transient=True, unknown=True,
+                                 error=f"connection failed: {type(exc).__name__}")
+        except urllib3.exceptions.ReadTimeoutError:
+            return PublishResult(ok=False, transient=True, unknown=True,
+                                 error=f"timed out after {timeout:g} s, with no answer")
         except urllib3.exceptions.TimeoutError:
             return PublishResult(ok=False, transient=True,
                                  error=f"timed out after {timeout:g} s")
@@ -364,6 +371,13 @@ class HttpPublisher(Publisher):
         redacted), or success with the platform's reference to the new item if its reply
         names one."""
         if isinstance(response, PublishResult):
+            if response.unknown and not self.idempotent:
+                # Asking again could publish twice: the person decides (check and retry).
+                response.transient = False
+                response.error = (f"{response.error}; the platform may have published it: "
+                                  "check, then retry or mark it published")
+            else:
+                response.unknown = False
             return self.redact(response)
         failure = classify(response)
         if failure:
