@@ -105,7 +105,8 @@ def _prepare(sendings: list[Sending]) -> None:
         sending.due_at = delivery.due_at
         try:
             if channel.id not in channel_publishers:
-                channel_publishers[channel.id] = publishers.for_channel(channel)
+                channel_publishers[channel.id] = publishers.for_channel(
+                    channel, redis=jobs.redis())
             sending.publisher = channel_publishers[channel.id]
             sending.message = publishers.Message(
                 delivery_id=delivery.id, post_id=post.id, channel_id=channel.id,

@@ -2,24 +2,32 @@
 
 from flask import current_app
 
-from ..crypto import decrypt
+from ..crypto import decrypt, sealer
 from .base import Message, Publisher, PublishResult
+from .bluesky import BlueskyPublisher
 from .http import configured_resolver
 from .mastodon import MastodonPublisher
+from .sessions import SessionStore
 from .webhook import WebhookPublisher
 
 PUBLISHERS: dict[str, type[Publisher]] = {
-    cls.platform: cls for cls in (WebhookPublisher, MastodonPublisher)
+    cls.platform: cls for cls in (WebhookPublisher, MastodonPublisher, BlueskyPublisher)
 }
 
 
-def for_channel(channel) -> Publisher:
-    """A ready publisher for a Channel row (credentials decrypted in memory only)."""
+def for_channel(channel, *, redis=None) -> Publisher:
+    """A ready publisher for a Channel row (credentials decrypted in memory only).
+
+    `redis` (the engine's connection) keeps the sessions of platforms that sign in
+    (Bluesky) from one job and process to the next; without it a publisher opens its own."""
     cls = PUBLISHERS[channel.platform]
+    extra = {}
+    if redis is not None and cls is BlueskyPublisher:
+        extra["store"] = SessionStore(redis, sealer(), channel.id, cls.platform)
     return cls(channel.config, decrypt(channel.secrets_encrypted),
                timeout=current_app.config["HERALD_HTTP_TIMEOUT"],
                allow_private=current_app.config["HERALD_ALLOW_PRIVATE_NETWORKS"],
-               resolve=configured_resolver())
+               resolve=configured_resolver(), **extra)
 
 
 __all__ = ["PUBLISHERS", "Message", "Publisher", "PublishResult", "for_channel"]

@@ -22,6 +22,8 @@ class PublishResult:
     # broken connection after sending). A platform that deduplicates (idempotency key,
     # deterministic id, lookup) can be asked again; one that cannot must not be.
     unknown: bool = False
+    # check(): the account the credentials connected to, as the platform names it.
+    account: str | None = None
 
 
 # Column sizes of Delivery.external_id / external_url, and how much of an error is kept.

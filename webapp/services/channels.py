@@ -219,6 +219,6 @@ def delete(channel: Channel, user_id: int | None) -> None:
 def check(channel: Channel) -> PublishResult:
     """Ask the platform whether the channel's settings work, publishing nothing."""
     try:
-        return for_channel(channel).check()
+        return for_channel(channel, redis=jobs.redis()).check()
     except ValidationError as exc:
         return PublishResult(ok=False, error=exc.message)
