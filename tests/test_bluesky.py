@@ -298,3 +298,11 @@ def test_what_is_and_is_not_a_link_mention_or_tag():
     text = "a 😀 https://b.example"
     [span] = spans(text)
     assert byte_range(text, span) == {"byteStart": 7, "byteEnd": 7 + len("https://b.example")}
+
+
+def test_the_channels_page_lists_a_bluesky_channel_without_its_password(signed_in, api, bsky):
+    bluesky_channel(api, bsky)
+    page = signed_in.get("/channels")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "Sky" in text and "300 characters" in text and bsky.password not in text

@@ -238,6 +238,15 @@ class BlueskyPublisher(HttpPublisher):
             retry_after=retry_after,
             error=f"{doing}: HTTP {status}" + (f": {detail}" if detail else "")))
 
+    def redact(self, result: PublishResult) -> PublishResult:
+        """The app password and the session's tokens cut out of an error."""
+        result = super().redact(result)
+        if result.error and self._session:
+            for key in ("accessJwt", "refreshJwt"):
+                result.error = result.error.replace(self._session.get(key) or "\0",
+                                                    "[redacted]")
+        return result
+
     @staticmethod
     def _token_refused(response) -> bool:
         return (isinstance(response, Reply) and response.status_code in (400, 401)
