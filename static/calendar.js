@@ -118,6 +118,31 @@
     var focusable = item && (item.querySelector("a, button") || item);
     if (focusable) focusable.focus();
   });
+  // The open panel lies over the side of the grid away from its post (calendar.css), so
+  // that the post stays in sight: over the left side for a post right of the middle. Its
+  // post is marked as the selected one.
+  function placePanel() {
+    var layout = document.querySelector(".cal-layout");
+    if (!layout) return;
+    var body = layout.querySelector("#cal-panel .cal-panel-body[data-ref]");
+    var ref = body ? body.getAttribute("data-ref") : null;
+    layout.querySelectorAll("#calendar .cal-selected").forEach(function (el) {
+      if (el.getAttribute("data-ref") !== ref) el.classList.remove("cal-selected");
+    });
+    if (!ref) {
+      layout.classList.remove("cal-panel-start");
+      return;
+    }
+    var item = layout.querySelector("#calendar .cal-item[data-ref='" + ref + "']");
+    if (!item || !item.getClientRects().length) return;  // elsewhere: the panel stays put
+    item.classList.add("cal-selected");
+    var box = item.getBoundingClientRect();
+    var area = layout.getBoundingClientRect();
+    layout.classList.toggle("cal-panel-start", box.left + box.width / 2 > area.left + area.width / 2);
+  }
+  document.addEventListener("htmx:afterSwap", placePanel);
+  window.addEventListener("resize", placePanel);
+
   // The grid (month, week and day views) is one Tab stop, and the arrow keys move in it
   // (a roving tabindex: the stop has tabindex=0, every other cell, link and button in the
   // grid -1). The stops are the cells (a day; in the week and day views an hour of a day)
@@ -287,4 +312,5 @@
     hadFocus = false;
   });
   initGrid();
+  placePanel();
 })();

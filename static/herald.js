@@ -23,6 +23,25 @@ document.addEventListener("keydown", (event) => {
     bell.querySelector("summary").focus();
   }
 });
+// A menu (details[data-menu]: the header's workspace menu) closes on Escape, giving the
+// focus back to its button, on a click elsewhere and when the focus moves out of it.
+function openMenus() {
+  return document.querySelectorAll("details[data-menu][open]");
+}
+document.addEventListener("click", (event) => {
+  openMenus().forEach((menu) => { if (!menu.contains(event.target)) menu.open = false; });
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape") return;
+  openMenus().forEach((menu) => {
+    menu.open = false;
+    if (menu.contains(document.activeElement)) menu.querySelector("summary").focus();
+  });
+});
+document.addEventListener("focusout", (event) => {
+  const menu = event.target.closest && event.target.closest("details[data-menu][open]");
+  if (menu && event.relatedTarget && !menu.contains(event.relatedTarget)) menu.open = false;
+});
 // A form marked data-autosubmit (the workspace switcher, a member's role) is sent when
 // its select changes; its button does the same without JavaScript.
 document.addEventListener("change", (event) => {

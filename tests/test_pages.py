@@ -5,6 +5,7 @@ import re
 from datetime import datetime
 
 import pytest
+from flask import url_for
 from sqlalchemy import select
 
 from tests.factories import add_channel, make_post, member, workspace_id
@@ -727,3 +728,30 @@ def test_a_schedule_ending_at_the_end_of_the_calendar_still_shows(signed_in, adm
         "recurrence": "daily", "until": "9998-12-31"})
     body = show(signed_in, f"/posts/{post.id}")
     assert "after Thu 31 Dec 9998" in body
+
+
+@pytest.mark.parametrize("role, shown", [
+    ("viewer", ["Team", "Settings"]),
+    ("editor", ["Team", "Settings"]),
+    ("approver", ["Team", "Audit log", "Settings"]),
+    ("admin", ["Team", "Audit log", "Operations", "Settings"]),
+])
+def test_the_workspace_menu_holds_the_pages_the_role_may_open(app, admin, role, shown):
+    client = app.test_client()
+    user = admin if role == "admin" else member(role)
+    sign_in(client, user.email, PASSWORD)
+    body = show(client, "/")
+    menu = re.search(r'<details class="nav-menu" id="nav-menu" data-menu>(.*?)</details>',
+                     body, re.S)
+    assert menu, "no workspace menu in the header"
+    assert re.findall(r"<a [^>]*>([^<]+)</a>", menu.group(1)) == shown
+    with app.test_request_context():
+        paths = {"Audit log": url_for("audit.audit_log"),
+                 "Operations": url_for("operations.operations")}
+    for label, path in paths.items():
+        if label not in shown:  # what the menu leaves out is refused anyway
+            assert client.get(path).status_code == 403, (label, path)
+    # The page one is on is marked, in the menu and on its button.
+    settings = show(client, "/settings")
+    assert re.search(r'<summary class="current">Workspace', settings)
+    assert re.search(r'<a href="/settings" aria-current="page">Settings</a>', settings)

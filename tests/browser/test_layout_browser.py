@@ -3,6 +3,7 @@ not squeeze the month, an item's "Move to…" button leaves its title readable, 
 does not scroll sideways on a phone, and long webhook URLs wrap inside their channel card.
 Screenshots in test-artifacts/."""
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -66,6 +67,49 @@ def test_the_open_panel_does_not_squeeze_the_month(signed_in, api, hook_channel)
     screenshot(page, "layout-month-panel-desktop")
 
 
+def overlaps(one: dict, other: dict) -> bool:
+    return not (one["x"] >= other["x"] + other["width"] or one["x"] + one["width"] <= other["x"]
+                or one["y"] >= other["y"] + other["height"]
+                or one["y"] + one["height"] <= other["y"])
+
+
+@pytest.mark.parametrize("weekday", [0, 3, 5, 6], ids=["mon", "thu", "sat", "sun"])
+def test_the_open_panel_leaves_its_post_in_sight_and_readable(signed_in, api, hook_channel,
+                                                              weekday):
+    """At 1280 px the panel lies over the side of the month away from the post it is about:
+    the post stays where it was, whole, as readable as before (the weekend's too)."""
+    page = signed_in
+    day = a_weekday(weekday)
+    calendar_post(api, hook_channel["id"], f"{day}T09:00", title="Flash sale")
+    calendar_post(api, hook_channel["id"], f"{day}T10:00", title="A much longer title here")
+    page.goto(f"/calendar?view=month&date={day}")
+    item = page.locator(f'.cal-day[data-date="{day}"] .cal-item', has_text="Flash sale")
+    lines = page.locator(".cal-month .cal-line")
+    before = lines.evaluate_all("els => els.map((el) => [el.scrollWidth, el.clientWidth])")
+    box = item.bounding_box()
+
+    item.locator(".cal-open").click()
+    panel = page.locator("#cal-panel .cal-panel-body")
+    expect(panel).to_contain_text("Flash sale")
+    expect(item).to_have_class(re.compile(r"\bcal-selected\b"))
+    after = lines.evaluate_all("els => els.map((el) => [el.scrollWidth, el.clientWidth])")
+    assert after == before, "the titles are cut off further with the panel open"
+    shown, over = item.bounding_box(), panel.bounding_box()
+    assert abs(shown["width"] - box["width"]) < 1 and abs(shown["x"] - box["x"]) < 1
+    assert 0 <= shown["x"] and shown["x"] + shown["width"] <= 1280
+    assert not overlaps(shown, over), f"the panel {over} hides its post {shown}"
+    assert page.evaluate("([x, y]) => document.elementFromPoint(x, y).closest('.cal-item')"
+                         " !== null", [shown["x"] + shown["width"] / 2,
+                                       shown["y"] + shown["height"] / 2])
+    # On the side away from the post, inside the window.
+    middle = 1280 / 2
+    if shown["x"] + shown["width"] / 2 > middle:
+        assert over["x"] + over["width"] <= middle + 1
+    else:
+        assert over["x"] >= middle - 1 and over["x"] + over["width"] <= 1280
+    screenshot(page, f"layout-month-panel-{day:%a}".lower())
+
+
 def test_the_open_panel_is_a_full_width_sheet_on_a_phone(phone, api, hook_channel):
     day = a_weekday(1)
     calendar_post(api, hook_channel["id"], f"{day}T09:00", title="Flash sale")
@@ -111,6 +155,8 @@ def test_the_week_does_not_scroll_sideways_on_a_phone(phone, api, hook_channel):
         expect(phone.locator(".cal-item", has_text="Flash sale").first).to_be_visible()
         assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
             f"the {view} view is wider than the phone")
+        assert phone.evaluate("document.documentElement.scrollWidth"
+                              " <= document.documentElement.clientWidth"), view
         # Nor does a part of it scroll sideways (the week's table did, in a box of its own),
         # and the post is on the screen.
         wide = phone.evaluate("""() => [...document.querySelectorAll('#calendar *')]
@@ -169,3 +215,76 @@ def test_a_long_webhook_url_wraps_after_its_slashes(phone, long_hook):
       return ends;
     }""")
     assert line_ends and set(line_ends) <= {"/", "?", "&"}, line_ends
+
+
+def test_the_main_navigation_is_one_line_with_a_workspace_menu(signed_in):
+    page = signed_in
+    page.goto("/")
+    nav = page.get_by_role("navigation", name="Main")
+    tops = nav.evaluate("n => [...n.children].map((el) => el.offsetTop)")
+    assert len(tops) >= 8 and len(set(tops)) == 1, f"the navigation wraps: {tops}"
+    menu = page.locator("#nav-menu")
+    button = menu.locator("summary")
+    items = menu.locator("a")
+    expect(items).to_have_count(4)
+    expect(items.first).to_be_hidden()
+
+    # By keyboard: Enter opens it, Tab goes through its links, Escape closes it and gives
+    # the focus back to its button.
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(menu.get_by_role("link", name="Team")).to_be_visible()
+    screenshot(page, "layout-nav-menu-desktop")
+    page.keyboard.press("Tab")
+    expect(menu.get_by_role("link", name="Team")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(items.first).to_be_hidden()
+    expect(button).to_be_focused()
+    # A click elsewhere closes it; a link in it goes to its page, marked there.
+    button.click()
+    expect(items.first).to_be_visible()
+    page.locator("main h1").click()
+    expect(items.first).to_be_hidden()
+    button.click()
+    menu.get_by_role("link", name="Settings").click()
+    page.wait_for_url("**/settings")
+    expect(page.locator("#nav-menu summary")).to_have_class("current")
+
+
+def test_the_workspace_menu_on_a_phone(phone):
+    phone.goto("/")
+    menu = phone.locator("#nav-menu")
+    menu.locator("summary").click()
+    for name in ("Team", "Audit log", "Operations", "Settings"):
+        link = menu.get_by_role("link", name=name)
+        expect(link).to_be_visible()
+        box = link.bounding_box()
+        assert 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"], (name, box)
+    assert phone.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    screenshot(phone, "layout-nav-menu-phone")
+    phone.keyboard.press("Escape")
+    expect(menu.get_by_role("link", name="Team")).to_be_hidden()
+
+
+def test_the_calendar_filters_fold_on_a_phone_and_show_on_a_desktop(phone, api, hook_channel):
+    day = a_weekday(2)
+    calendar_post(api, hook_channel["id"], f"{day}T09:00", title="Flash sale")
+    phone.goto(f"/calendar?view=month&date={day}")
+    channel = phone.get_by_label("Channel", exact=True)
+    expect(channel).to_be_hidden()
+    # The first day with posts begins on the first screen.
+    first = phone.locator(".cal-day", has_text="Flash sale")
+    assert first.bounding_box()["y"] + 40 < PHONE["height"], first.bounding_box()
+    phone.get_by_text("Filters", exact=True).click()
+    expect(channel).to_be_visible()
+    channel.select_option(label="Hook")
+    expect(phone).to_have_url(re.compile(r"channel=\d+"))
+    # Still open after the calendar is swapped for the filtered one, saying what is set.
+    expect(phone.locator("#cal-filters-fold summary")).to_contain_text("1 set")
+    expect(phone.get_by_label("Channel", exact=True)).to_be_visible()
+    screenshot(phone, "layout-calendar-filters-phone")
+    phone.set_viewport_size({"width": 1280, "height": 900})
+    phone.goto(f"/calendar?view=month&date={day}")
+    expect(phone.get_by_label("Status", exact=True)).to_be_visible()
+    expect(phone.locator("#cal-filters-fold summary")).to_be_hidden()
