@@ -110,6 +110,37 @@ def test_monthly_on_day_n(signed_in, channel):
     assert error_for(page(response), "monthday") == "choose a day between 1 and 31"
 
 
+def test_a_custom_rule_takes_the_weekly_monthly_and_cron_inputs(signed_in, channel):
+    body = page(preview(signed_in, {"at": "2032-01-31T09:00", "timezone": "UTC",
+                                    "recurrence": "custom", "rrule": "monthly:31"}))
+    assert "Every month on day 31 (or the month&#39;s last day)" in body
+    # Months without a 31st fall on their last day; 2032 is a leap year.
+    assert [s.split(",")[0] for s in items(body)] == [
+        "Sat 31 Jan 2032", "Sun 29 Feb 2032", "Wed 31 Mar 2032", "Fri 30 Apr 2032",
+        "Mon 31 May 2032"]
+    body = page(preview(signed_in, {"at": "2031-01-03T00:00", "timezone": "America/New_York",
+                                    "recurrence": "custom", "rrule": "cron:0 9 * * 1-5"}))
+    assert "At 09:00, Monday to Friday" in body
+    assert [s.split(",")[0] for s in items(body)][:3] == [
+        "Fri 03 Jan 2031", "Mon 06 Jan 2031", "Tue 07 Jan 2031"]
+
+    response = submit(signed_in, "/posts/new", composer(
+        [channel.id], at="2031-01-01T09:00", recurrence="custom", rrule="weekly:Mon,thu"))
+    assert response.status_code == 303
+    post = db.session.scalar(select(Post))
+    assert post.schedules[0].rrule == "weekly:monday,thursday"
+    assert "Every week on Monday and Thursday" in show(signed_in, f"/posts/{post.id}")
+    form = show(signed_in, f"/posts/{post.id}/edit")
+    assert input_value(form, "rrule") == "weekly:monday,thursday"
+    assert "As saved" in form
+
+    response = submit(signed_in, "/posts/new", composer(
+        [channel.id], recurrence="custom", rrule="weekly:mondy"))
+    assert response.status_code == 422
+    assert "did you mean monday?" in error_for(page(response), "rrule")
+    assert count(Post) == 1
+
+
 def test_the_edit_pages_preview_shows_the_saved_schedule_until_it_changes(signed_in, admin,
                                                                           channel):
     post = make_post(admin, [channel.id])  # daily at 09:00 Berlin from tomorrow

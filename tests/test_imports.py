@@ -167,6 +167,11 @@ GOOD = ["Fine", tomorrow_at(9), "", "Hook"]
      "repeats more than 1000 times in 7 days"),
     (["Hi", tomorrow_at(9), "", "Hook", "FREQ=DAILY;INTERVAL=0"], "recurrence",
      "INTERVAL must be 1 or more"),
+    (["Hi", tomorrow_at(9), "", "Hook", "weekly:mondy"], "recurrence", "did you mean monday?"),
+    (["Hi", tomorrow_at(9), "", "Hook", "monthly:32"], "recurrence", "monthly:1 to monthly:31"),
+    (["Hi", tomorrow_at(9), "", "Hook", "cron:0 0 30 2 *"], "recurrence", "never matches"),
+    (["Hi", tomorrow_at(9), "", "Hook", "cron:0 0 9 * * *"], "recurrence",
+     "cron takes 5 fields"),
     (["Hi", "", "", "", "daily"], "at", "a repeating post needs the date and time it starts"),
     (["Hi", "", "", "", "", "t" * 201], "title", "is 201 characters; at most 200"),
     (["Hi", "", "", "", "", "", "Spring"], "campaign", "unknown campaign “Spring”"),
@@ -181,6 +186,23 @@ def test_one_bad_row_and_nothing_is_written(signed_in, channel, row, column, mes
     assert (number, shown_column) == ("3", column or "—")
     assert message in shown, shown
     assert nothing_written()
+
+
+@pytest.mark.postgres
+def test_rows_take_the_weekly_monthly_and_cron_inputs(signed_in, channel):
+    content = table([
+        ["Weekly", "2031-01-01T09:00", "America/New_York", "Hook", "weekly:mon,thu"],
+        ["Month end", "2031-12-15T09:00", "UTC", "Hook", "monthly:-1"],
+        ["Weekdays", "2031-01-03T00:00", "Europe/Berlin", "Hook", "cron:0 9 * * 1-5"],
+    ], header=("body", "at", "timezone", "channels", "recurrence"))
+    response = upload(signed_in, content)
+    assert response.status_code == 303, refusal(response)
+    schedules = db.session.scalars(select(Schedule).order_by(Schedule.id)).all()
+    assert [s.rrule for s in schedules] == ["weekly:monday,thursday", "monthly:-1",
+                                            "cron:0 9 * * 1-5"]
+    # Thursday 2 January 2031, 09:00 EST; 31 December 2031; Friday 3 January, 09:00 CET.
+    assert [utc(s) for s in schedules] == ["2031-01-02 14:00", "2031-12-31 09:00",
+                                           "2031-01-03 08:00"]
 
 
 def test_text_too_long_for_a_channel_is_refused(signed_in, channel, masto_channel):

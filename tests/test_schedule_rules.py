@@ -237,6 +237,13 @@ def test_every_process_reads_the_packaged_tz_database(app, client):
     ("FREQ=MINUTELY;BYSECOND=0,30", False),
     ("FREQ=SECONDLY", False),
     ("FREQ=MINUTELY;INTERVAL=15", True),
+    ("weekly:monday,thu", True),
+    ("monthly:-1", True),
+    ("cron:0 9 * * 1-5", True),
+    ("weekly:mondy", False),
+    ("monthly:0", False),
+    ("cron:0 0 9 * * 1-5", False),
+    ("cron:0 0 30 2 *", False),
 ])
 def test_the_api_the_composer_and_the_import_agree_on_rules(api, client, auth, hook_channel, rule,
                                                              allowed):

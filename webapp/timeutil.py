@@ -6,6 +6,7 @@ happens twice because clocks fall back means the first of the two (the earlier i
 Both cases are reported as warnings on the occurrence.
 """
 
+import difflib
 import re
 import zoneinfo
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ from functools import cache
 from itertools import islice
 from zoneinfo import ZoneInfo
 
+from croniter import CroniterError, croniter
 from dateutil.rrule import DAILY, HOURLY, MINUTELY, WEEKLY, YEARLY, rrule, rrulestr
 
 from .errors import ValidationError
@@ -37,6 +39,22 @@ MAX_RULE_LENGTH = 500
 RULE_PARTS = ("FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY",
               "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST")
 RULE_UNTIL = re.compile(r"(\d{8})(?:T(\d{6})(Z)?)?")
+# The input forms beside RRULEs ("weekly:monday,thursday", "monthly:31", "cron:0 9 * * 1-5"),
+# stored as written by `parse_recurrence` (canonical) and expanded by `Pattern`.
+FORMS = ("weekly:", "monthly:", "cron:")
+WEEKDAY_CODES = {"monday": "MO", "tuesday": "TU", "wednesday": "WE", "thursday": "TH",
+                 "friday": "FR", "saturday": "SA", "sunday": "SU"}
+WEEKDAY_NAMES = {**{name: name for name in WEEKDAY_CODES},
+                 **{name[:3]: name for name in WEEKDAY_CODES}}
+# The words each cron field may hold (besides digits and * / , -): month and weekday names,
+# L (last) and # (nth weekday). Not H (hashed) or R (random): a schedule must be the same
+# every time it is computed.
+CRON_FIELDS = ("minute", "hour", "day of month", "month", "day of week")
+CRON_WORDS = (set(), set(), {"l"},
+              {"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov",
+               "dec"},
+              {"sun", "mon", "tue", "wed", "thu", "fri", "sat", "l"})
+CRON_FIELD = re.compile(r"[0-9A-Za-z*/,#-]+")
 
 
 def use_packaged_tzdata() -> None:
@@ -228,6 +246,8 @@ def parse_recurrence(value, start_local: datetime, field_name: str = "recurrence
 
     if len(value) > MAX_RULE_LENGTH:
         raise refuse(f"is {len(value)} characters; at most {MAX_RULE_LENGTH}")
+    if value.strip().lower().startswith(FORMS):
+        return _parse_form(value.strip(), start_local, refuse)
     text = SHORTHANDS.get(value.strip().lower(), value.strip())
     if text.upper().startswith("RRULE:"):
         text = text[6:]
@@ -235,8 +255,9 @@ def parse_recurrence(value, start_local: datetime, field_name: str = "recurrence
         raise refuse("give a single RRULE (such as FREQ=WEEKLY;BYDAY=MO); DTSTART, EXDATE "
                      "and RDATE are not supported")
     if "=" not in text:
-        raise refuse(f"invalid recurrence “{value.strip()[:30]}”: use daily, weekly, monthly "
-                     "or an RRULE such as FREQ=WEEKLY;BYDAY=MO,TH")
+        raise refuse(f"invalid recurrence “{value.strip()[:30]}”: use daily, weekly, monthly, "
+                     "weekly:monday, monthly:1, cron:0 9 * * 1-5 or an RRULE such as "
+                     "FREQ=WEEKLY;BYDAY=MO,TH")
     try:
         parts = rule_parts(text)
         if "FREQ" not in parts:
@@ -261,6 +282,69 @@ def parse_recurrence(value, start_local: datetime, field_name: str = "recurrence
     if _never_matches(rule):
         raise refuse("no month has the days this rule asks for (the rule never matches)")
     return ";".join(f"{name}={value}" for name, value in parts.items())
+
+
+def _parse_form(text: str, start_local: datetime, refuse) -> str:
+    """`weekly:<days>`, `monthly:<day>` or `cron:<5 fields>`, checked, in the canonical form
+    that is stored (lower case, full weekday names, single spaces)."""
+    kind, _, rest = text.partition(":")
+    kind, rest = kind.lower(), rest.strip()
+    if kind == "weekly":
+        names = []
+        for raw in rest.split(","):
+            word = raw.strip().lower()
+            if word not in WEEKDAY_NAMES:
+                shown = raw.strip()[:20] or "(empty)"
+                close = difflib.get_close_matches(word, list(WEEKDAY_CODES), n=1, cutoff=0.5)
+                hint = f"; did you mean {close[0]}?" if close else (
+                    ": use monday … sunday or mon … sun, separated by commas")
+                raise refuse(f"unknown weekday “{shown}” in {text[:40]}{hint}")
+            if WEEKDAY_NAMES[word] not in names:
+                names.append(WEEKDAY_NAMES[word])
+        return "weekly:" + ",".join(names)
+    if kind == "monthly":
+        day = rest[1:] if rest.startswith("-") else rest
+        if not (day.isascii() and day.isdigit()) or not (
+                1 <= int(rest) <= 31 or int(rest) == -1):
+            raise refuse(f"monthly:{rest[:20]} is not a day: use monthly:1 to monthly:31, or "
+                         "monthly:-1 for the last day of the month")
+        return f"monthly:{int(rest)}"
+    fields = rest.split()
+    if len(fields) != 5:
+        raise refuse(f"cron takes 5 fields (minute hour day-of-month month day-of-week), "
+                     f"not {len(fields)}: seconds, years and @-names are not supported")
+    for name, words, value in zip(CRON_FIELDS, CRON_WORDS, fields, strict=True):
+        if not CRON_FIELD.fullmatch(value) or not set(
+                re.findall(r"[a-z]+", value.lower())) <= words:
+            raise refuse(f"invalid cron {name} “{value[:20]}”")
+    expression = " ".join(fields).lower()
+    try:
+        if not croniter.is_valid(expression):
+            raise ValueError
+        times = croniter(expression, start_local.replace(second=0, microsecond=0, fold=0))
+        times.get_next(datetime)
+    except CroniterError as exc:
+        if "find next date" in str(exc):
+            raise refuse(f"cron:{expression} never matches (no month has that day)") from None
+        raise refuse(f"invalid cron expression “{expression[:40]}”") from None
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError):
+        raise refuse(f"invalid cron expression “{expression[:40]}”") from None
+    return "cron:" + expression
+
+
+def form_rule(rule: str) -> str:
+    """The RRULE body a stored `weekly:` or `monthly:` form means.
+
+    `monthly:N` for a day some months lack (29–31) is the last of days 28..N each month
+    (BYSETPOS=-1): 31 is Jan 31, Feb 28 or 29, Apr 30; a plain BYMONTHDAY=31 would skip
+    the months without one."""
+    kind, _, rest = rule.partition(":")
+    if kind == "weekly":
+        return "FREQ=WEEKLY;BYDAY=" + ",".join(WEEKDAY_CODES[d] for d in rest.split(","))
+    day = int(rest)
+    if day <= 28:
+        return f"FREQ=MONTHLY;BYMONTHDAY={day}"
+    return f"FREQ=MONTHLY;BYMONTHDAY={','.join(map(str, range(28, day + 1)))};BYSETPOS=-1"
 
 
 def _body(parts: dict[str, str]) -> str:
@@ -311,8 +395,12 @@ class Pattern:
 
     def __post_init__(self):
         self._body, self._count, untils = None, self.count, [self.until_local]
-        if self.rrule is not None:
-            parts = rule_parts(self.rrule)
+        self._cron = None
+        if self.rrule is not None and self.rrule.startswith("cron:"):
+            self._cron = self.rrule[5:]
+        elif self.rrule is not None:
+            text = form_rule(self.rrule) if self.rrule.startswith(FORMS) else self.rrule
+            parts = rule_parts(text)
             self._body = _body(parts)
             if "COUNT" in parts:
                 self._count = min(int(parts["COUNT"]), self._count or MAX_COUNT)
@@ -324,6 +412,9 @@ class Pattern:
     def wall_times(self, after: datetime | None = None) -> Iterator[datetime]:
         """Naive local times of the rule, strictly after `after` (naive local) when given.
         (Two of them may be the same instant: see `iterate`.)"""
+        if self._cron is not None:
+            yield from self._cron_times(after)
+            return
         if self._body is None:
             times = iter([self.start_local])
         else:
@@ -345,6 +436,37 @@ class Pattern:
             local = local.replace(microsecond=fraction)
             if local == self.start_local:
                 local = self.start_local  # keeps its fold
+            if after is not None and local <= after:
+                continue
+            yield local
+
+    def _cron_times(self, after: datetime | None) -> Iterator[datetime]:
+        """The cron expression's wall times (whole minutes, naive, in the zone) from the
+        start on, strictly after `after` when given. They become instants by the same DST
+        rule as RRULE occurrences (`resolve`, through `iterate`)."""
+        begin = self.start_local
+        if after is not None and self._count is None and after > begin:
+            begin = after
+        # croniter gives times strictly after its base: a minute before `begin` catches a
+        # match at `begin` itself.
+        base = begin.replace(second=0, microsecond=0, fold=0) - timedelta(minutes=1)
+        try:
+            times = croniter(self._cron, base)
+        except (CroniterError, ValueError):
+            return
+        produced = 0
+        for _ in range(MAX_SCAN):
+            try:
+                local = times.get_next(datetime)
+            except (CroniterError, ValueError, OverflowError):  # the end of the calendar
+                return
+            if local < self.start_local:
+                continue
+            if local == self.start_local:
+                local = self.start_local  # keeps its fold
+            produced += 1
+            if self._count is not None and produced > self._count:
+                return
             if after is not None and local <= after:
                 continue
             yield local
@@ -454,6 +576,8 @@ def describe_rule(rule: str | None) -> str:
     followed by the rule itself, so nothing it says is ever wrong."""
     if not rule:
         return "Does not repeat"
+    if rule.startswith(FORMS):
+        return _describe_form(rule)
     try:
         parts = rule_parts(rule)
         unit = UNITS[parts["FREQ"]]
@@ -498,3 +622,46 @@ def describe_rule(rule: str | None) -> str:
     if set(parts) - DESCRIBED:
         words += f" (rule {rule})"
     return words
+
+
+CRON_DAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
+             "Sunday")
+CRON_RANGE = re.compile(r"([0-7])-([0-7])")
+
+
+def _describe_form(rule: str) -> str:
+    """A stored `weekly:`, `monthly:` or `cron:` form in words."""
+    kind, _, rest = rule.partition(":")
+    if kind == "weekly":
+        return "Every week on " + _and([name.capitalize() for name in rest.split(",")])
+    if kind == "monthly":
+        day = int(rest)
+        if day == -1:
+            return "Every month on its last day"
+        return f"Every month on day {day}" + (" (or the month's last day)" if day > 28 else "")
+    return _describe_cron(rest)
+
+
+def _describe_cron(expression: str) -> str:
+    """The common cron shapes in words ("At 09:00, Monday to Friday"); any other reads as
+    the expression itself."""
+    fallback = f"cron {expression}"
+    minute, hour, month_day, month, week_day = expression.split()
+    if not (minute.isdigit() and hour.isdigit()) or month != "*":
+        return fallback
+    words = f"At {int(hour):02d}:{int(minute):02d}"
+    if month_day != "*" and week_day != "*":
+        return fallback
+    if month_day != "*":
+        if not month_day.isdigit():
+            return fallback
+        return words + f" on day {int(month_day)} of every month"
+    if week_day == "*":
+        return words + ", every day"
+    ranged = CRON_RANGE.fullmatch(week_day)
+    if ranged and int(ranged.group(1)) < int(ranged.group(2)):
+        return words + f", {CRON_DAYS[int(ranged.group(1))]} to {CRON_DAYS[int(ranged.group(2))]}"
+    days = week_day.split(",")
+    if all(d.isdigit() and int(d) <= 7 for d in days):
+        return words + " on " + _and([CRON_DAYS[int(d)] for d in days])
+    return fallback

@@ -28,7 +28,7 @@ from ..services.channels import NAME_MAX, PUBLISHERS, RATE_LIMIT_MAX
 from ..services.hooks import SECRET_MAX, URL_MAX
 from ..services.posts import BODY_MAX, EDITABLE_STATUSES, TAG_MAX, TITLE_MAX
 from ..services.team import EMAIL_MAX
-from ..timeutil import MAX_COUNT
+from ..timeutil import MAX_COUNT, MAX_RULE_LENGTH
 from . import bp
 from .deliveries import MAX_STATS_DAYS, MAX_UPCOMING_HOURS
 from .inputs import INSTANT_PATTERN, MAX_ID
@@ -194,9 +194,16 @@ SCHEDULE_IN = {
                "422"},
         "timezone": {"type": "string", "minLength": 1,
                      "description": "an IANA zone such as Europe/Berlin (unknown zones: 422)"},
-        "recurrence": {"type": "string", "nullable": True, "description":
-                       "an RRULE, or daily / weekly / monthly (an invalid rule, or one that "
-                       "repeats too often, is 422)"},
+        "recurrence": {"type": "string", "nullable": True, "maxLength": MAX_RULE_LENGTH,
+                       "description":
+                       "an RFC 5545 RRULE (UNTIL may be UTC, ...Z); daily / weekly / monthly; "
+                       "weekly:<days> (weekday names or mon..sun, comma-separated: "
+                       "weekly:monday,thursday); monthly:<1..31> (a day a month lacks falls on "
+                       "its last day) or monthly:-1 (the last day); cron:<5 fields> (cron:0 9 "
+                       "* * 1-5, evaluated in `timezone`'s wall time; no seconds field). An "
+                       "invalid rule, an unknown weekday, a cron expression that never "
+                       "matches, or one that repeats too often, is 422",
+                       "example": "weekly:monday,thursday"},
         "until": {"type": "string", "nullable": True,
                   "description": "local date or date-time, not before `at`"},
         "count": {"type": "integer", "minimum": 1, "maximum": MAX_COUNT, "nullable": True},

@@ -7,7 +7,8 @@ from ..services.validation import row_id
 from ..web.forms import CheckboxesField, Form, zone_field
 
 RECURRENCES = [("none", "Does not repeat"), ("daily", "Every day"), ("weekly", "Every week"),
-               ("monthly", "Every month (same day)"), ("custom", "Custom rule (RRULE)")]
+               ("monthly", "Every month (same day)"),
+               ("custom", "Custom rule (weekly:, monthly:, cron: or RRULE)")]
 ENDS = [("never", "Never"), ("until", "On a date"), ("count", "After a number of times")]
 WEEKDAYS = [("MO", "Mon"), ("TU", "Tue"), ("WE", "Wed"), ("TH", "Thu"), ("FR", "Fri"),
             ("SA", "Sat"), ("SU", "Sun")]
@@ -28,7 +29,7 @@ class PostForm(Form):
     monthday = StringField("On day of the month (monthly)",
                            render_kw={"type": "number", "min": 1, "max": 31,
                                       "placeholder": "same day as the first date"})
-    rrule = StringField("Rule", render_kw={"placeholder": "FREQ=WEEKLY;BYDAY=MO,TH",
+    rrule = StringField("Rule", render_kw={"placeholder": "weekly:monday,thursday",
                                            "spellcheck": "false", "autocapitalize": "off"})
     ends = RadioField("Ends", default="never", validate_choice=False)
     until = StringField("Last date", render_kw={"type": "date"})
@@ -78,7 +79,8 @@ class PostForm(Form):
         elif recurrence == "custom":
             rule = (self.rrule.data or "").strip()
             if not rule:
-                errors["schedule.recurrence"] = "enter a rule, e.g. FREQ=WEEKLY;BYDAY=MO,TH"
+                errors["schedule.recurrence"] = ("enter a rule, e.g. weekly:monday,thursday, "
+                                                 "monthly:-1 or cron:0 9 * * 1-5")
         elif recurrence != "none":
             errors["schedule.recurrence"] = "choose how often the post repeats"
         until = count = None
