@@ -36,6 +36,8 @@ def app_config(database_url: str, redis_url: str) -> dict:
         "HERALD_HTTP_TIMEOUT": 5.0,
         "HERALD_QUEUE": "herald-test",
         "SMTP_URL": "",
+        # A real hash, at a cost fit for tests: scrypt's 0.1 s per sign-in adds minutes.
+        "HERALD_PASSWORD_HASH": "pbkdf2:sha256:1000",
         # Throttling counters apart from anything else in the private Redis.
         "RATELIMIT_KEY_PREFIX": "herald-test-limits",
         # Tests make many calls with one token; tests/api/test_limits.py sets its own.

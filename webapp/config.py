@@ -75,6 +75,9 @@ class Defaults:
     # claimed together and sent concurrently (one HTTP request each, in parallel).
     HERALD_BATCH_SIZE = 50
     HERALD_HTTP_TIMEOUT = 30.0
+    # How passwords are hashed (a werkzeug method). scrypt makes every guess cost about
+    # 0.1 s of CPU, on purpose; the test suite picks a cheap method.
+    HERALD_PASSWORD_HASH = "scrypt"
     HERALD_BASE_URL = "http://127.0.0.1:5000"
     # The bearer token Prometheus sends to GET /metrics; unset, /metrics answers 404.
     HERALD_METRICS_TOKEN = ""

@@ -4,6 +4,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from flask import current_app
 from flask_login import UserMixin
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -33,7 +34,8 @@ class User(UserMixin, db.Model):
         return f"{self.id}:{self.session_key or ''}"
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        self.password_hash = generate_password_hash(
+            password, method=current_app.config["HERALD_PASSWORD_HASH"])
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 from functools import cache
 
+from flask import current_app
 from sqlalchemy import or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -47,8 +48,9 @@ def check_new_account(email: str, password: str | None, workspace_name: object,
 
 
 @cache
-def _dummy_hash() -> str:
-    return generate_password_hash("not anybody's password")
+def _dummy_hash(method: str) -> str:
+    """A hash made like every user's (same method, same cost) that no password matches."""
+    return generate_password_hash("not anybody's password", method=method)
 
 
 def authenticate(email: object, password: str) -> User | None:
@@ -56,7 +58,7 @@ def authenticate(email: object, password: str) -> User | None:
     hash check as a known one, so the answer's timing does not tell which e-mails exist."""
     user = db.session.scalar(select(User).where(User.email == normalize_email(email)))
     if user is None:
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(_dummy_hash(current_app.config["HERALD_PASSWORD_HASH"]), password)
         return None
     return user if user.check_password(password) else None
 
