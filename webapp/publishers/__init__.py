@@ -3,13 +3,19 @@
 from flask import current_app
 
 from ..crypto import decrypt
-from .base import Message, Publisher, PublishResult
+from .base import FormField, Message, Publisher, PublishResult
+from .devto import DevtoPublisher
+from .discord import DiscordPublisher
 from .http import configured_resolver
 from .mastodon import MastodonPublisher
+from .slack import SlackPublisher
+from .telegram import TelegramPublisher
 from .webhook import WebhookPublisher
 
+# In the order the channel form offers them.
 PUBLISHERS: dict[str, type[Publisher]] = {
-    cls.platform: cls for cls in (WebhookPublisher, MastodonPublisher)
+    cls.platform: cls for cls in (WebhookPublisher, MastodonPublisher, DiscordPublisher,
+                                  TelegramPublisher, SlackPublisher, DevtoPublisher)
 }
 
 
@@ -22,4 +28,4 @@ def for_channel(channel) -> Publisher:
                resolve=configured_resolver())
 
 
-__all__ = ["PUBLISHERS", "Message", "Publisher", "PublishResult", "for_channel"]
+__all__ = ["PUBLISHERS", "FormField", "Message", "Publisher", "PublishResult", "for_channel"]
