@@ -16,7 +16,7 @@ class MastodonPublisher(HttpPublisher):
                   input="instance_url"),
         FormField("access_token", "Access token", "password", "",
                   "From Preferences → Development → New application, with the "
-                  "write:statuses scope.", input="access_token"),
+                  "write:statuses and read:accounts scopes.", input="access_token"),
     )
     secret_fields = ("access_token",)
     required_fields = ("instance_url", "access_token")
