@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tests.helpers import delivery_ids, schedule, show, soon, submit
 from tests.platforms import Devto, Discord, Reply, Slack, Telegram
 from webapp import publishers
+from webapp.crypto import decrypt
 from webapp.extensions import db
 from webapp.models import Channel, Delivery
 from webapp.publishers import Message
@@ -317,11 +318,12 @@ def test_the_channel_form_shows_and_saves_a_telegram_channel(signed_in):
             "telegram_api_url": server.url})
         assert response.status_code == 303
         channel = db.session.scalar(select(Channel))
+        channel_id = channel.id
         assert (channel.platform, channel.config) == (
             "telegram", {"chat_id": "@heraldnews", "api_url": server.url})
         listing = show(signed_in, "/channels")
         assert "Bot token</dt><dd>set" in listing and "@heraldnews" in listing
-        checked = submit(signed_in, f"/channels/{channel.id}/check", form_page="/channels",
+        checked = submit(signed_in, f"/channels/{channel_id}/check", form_page="/channels",
                          follow_redirects=True)
         assert "as @herald_bot" in checked.get_data(as_text=True)
         # A wrong token is refused on the form, with what was typed kept.
@@ -333,5 +335,16 @@ def test_the_channel_form_shows_and_saves_a_telegram_channel(signed_in):
         assert 'id="telegram_bot_token-error"' in text and "BotFather" in text
         assert db.session.scalar(select(db.func.count()).select_from(Channel)) == 1
         assert db.session.scalars(select(Delivery)).all() == []
+        # Editing shows only Telegram's settings; a token left empty is kept.
+        edit = show(signed_in, f"/channels/{channel_id}/edit")
+        assert "A token is set" in edit and server.token not in edit
+        assert 'data-platform="slack"' not in edit
+        assert submit(signed_in, f"/channels/{channel_id}/edit", {
+            "name": "News 2", "color": "#229ed9", "telegram_bot_token": "",
+            "telegram_chat_id": "-1001", "telegram_api_url": server.url}).status_code == 303
+        db.session.remove()
+        channel = db.session.get(Channel, channel_id)
+        assert channel.config["chat_id"] == "-1001"
+        assert decrypt(channel.secrets_encrypted) == {"bot_token": server.token}
     finally:
         server.stop()
