@@ -48,3 +48,21 @@ document.addEventListener("change", (event) => {
   const form = event.target.closest && event.target.closest("form[data-autosubmit]");
   if (form && event.target.tagName === "SELECT") form.requestSubmit();
 });
+// The channel form shows only the selected platform's settings (every platform's
+// fieldset is on the page, marked data-platform; without JavaScript all are shown).
+function showPlatformFields(select) {
+  const form = select.closest("form");
+  if (!form) return;
+  form.querySelectorAll(".platform-fields[data-platform]").forEach((fieldset) => {
+    fieldset.hidden = fieldset.dataset.platform !== select.value;
+  });
+}
+document.addEventListener("change", (event) => {
+  if (event.target.matches && event.target.matches("select.platform-select")) {
+    showPlatformFields(event.target);
+  }
+});
+document.querySelectorAll("select.platform-select").forEach(showPlatformFields);
+document.addEventListener("htmx:load", (event) => {
+  event.detail.elt.querySelectorAll("select.platform-select").forEach(showPlatformFields);
+});

@@ -5,6 +5,7 @@ responses, so tests can make it fail, throttle, hang or succeed.
 """
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -88,7 +89,7 @@ class Platform:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-            do_GET = do_POST = do_HEAD = _handle
+            do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = _handle
 
             def log_message(self, *args):
                 pass
@@ -157,3 +158,240 @@ class Mastodon(Platform):
             if key:
                 self.statuses[key] = status
         return Reply(200, status)
+
+
+def _rate_limited(platform: "Platform") -> bool:
+    """Whether the platform throttles this request (`platform.throttle` requests left to
+    refuse)."""
+    with platform.lock:
+        if platform.throttle > 0:
+            platform.throttle -= 1
+            return True
+    return False
+
+
+class Discord(Platform):
+    """A Discord channel webhook at /api/webhooks/<id>/<token>: ?wait=true answers with the
+    message, 2,000 characters, 429 with `retry_after` in the body, DELETE of a message."""
+
+    def __init__(self, webhook_id: str = "1234", token: str = "good-token"):
+        super().__init__()
+        self.webhook_id, self.token = webhook_id, token
+        self.messages: dict[str, dict] = {}
+        self.next_id = 5000
+        self.throttle = 0
+        self.retry_after = 1.5
+
+    @property
+    def webhook_url(self) -> str:
+        return f"{self.url}/api/webhooks/{self.webhook_id}/{self.token}"
+
+    def answer(self, got):
+        path, _, query = got.path.partition("?")
+        match = re.fullmatch(r"/api/webhooks/([^/]+)/([^/]+)(?:/messages/([^/]+))?", path)
+        if not match:
+            return Reply(404, {"message": "404: Not Found", "code": 0})
+        if match[1] != self.webhook_id:
+            return Reply(404, {"message": "Unknown Webhook", "code": 10015})
+        if match[2] != self.token:
+            return Reply(401, {"message": "Invalid Webhook Token", "code": 50027})
+        if _rate_limited(self):
+            return Reply(429, {"message": "You are being rate limited.",
+                               "retry_after": self.retry_after, "global": False},
+                         headers={"Retry-After": str(int(self.retry_after) + 1)})
+        if match[3]:
+            if got.method != "DELETE":
+                return Reply(405, {"message": "405: Method Not Allowed", "code": 0})
+            with self.lock:
+                found = self.messages.pop(match[3], None)
+            return (Reply(204, "") if found
+                    else Reply(404, {"message": "Unknown Message", "code": 10008}))
+        if got.method == "GET":
+            return Reply(200, {"id": self.webhook_id, "type": 1, "name": "Herald news",
+                               "channel_id": "42", "guild_id": "7", "token": self.token})
+        if got.method != "POST":
+            return Reply(405, {"message": "405: Method Not Allowed", "code": 0})
+        content = got.json().get("content", "")
+        if not content:
+            return Reply(400, {"message": "Cannot send an empty message", "code": 50006})
+        if len(content) > 2000:
+            return Reply(400, {"message": "Invalid Form Body", "code": 50035, "errors": {
+                "content": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH",
+                                         "message": "Must be 2000 or fewer in length."}]}}})
+        with self.lock:
+            self.next_id += 1
+            message = {"id": str(self.next_id), "channel_id": "42", "content": content,
+                       "webhook_id": self.webhook_id}
+            self.messages[message["id"]] = message
+        if "wait=true" not in query:
+            return Reply(204, "")
+        return Reply(200, message)
+
+
+class Telegram(Platform):
+    """The Bot API at /bot<token>/<method>: sendMessage (4,096 UTF-16 units), deleteMessage
+    (only within 48 hours: `age()` makes a message older), getMe; 429 with
+    parameters.retry_after."""
+
+    def __init__(self, token: str = "123456:good-token-abc", chat: str = "@heraldnews"):
+        super().__init__()
+        self.token, self.chat = token, chat
+        self.messages: dict[int, dict] = {}
+        self.next_id = 100
+        self.throttle = 0
+        self.retry_after = 2
+
+    def age(self, message_id: int, hours: float) -> None:
+        """Make a message `hours` older."""
+        with self.lock:
+            self.messages[message_id]["date"] -= int(hours * 3600)
+
+    @staticmethod
+    def _error(code: int, description: str, **extra) -> Reply:
+        return Reply(code, {"ok": False, "error_code": code, "description": description,
+                            **extra})
+
+    def answer(self, got):
+        match = re.fullmatch(r"/bot([^/]*)/(\w+)", got.path.split("?")[0])
+        if not match:
+            return self._error(404, "Not Found")
+        if match[1] != self.token:
+            return self._error(401, "Unauthorized")
+        method = match[2]
+        body = got.json() if got.body else {}
+        if method == "getMe":
+            return Reply(200, {"ok": True, "result": {
+                "id": 123456, "is_bot": True, "first_name": "Herald", "username": "herald_bot"}})
+        if method not in ("sendMessage", "deleteMessage"):
+            return self._error(404, "Not Found: method not found")
+        if str(body.get("chat_id")) != self.chat:
+            return self._error(400, "Bad Request: chat not found")
+        if _rate_limited(self):
+            return self._error(429, f"Too Many Requests: retry after {self.retry_after}",
+                               parameters={"retry_after": self.retry_after})
+        if method == "deleteMessage":
+            with self.lock:
+                message = self.messages.get(body.get("message_id"))
+                if message is None:
+                    return self._error(400, "Bad Request: message to delete not found")
+                if time.time() - message["date"] > 48 * 3600:
+                    return self._error(400, "Bad Request: message can't be deleted")
+                del self.messages[body["message_id"]]
+            return Reply(200, {"ok": True, "result": True})
+        text = body.get("text") or ""
+        if not text.strip():
+            return self._error(400, "Bad Request: message text is empty")
+        if len(text.encode("utf-16-le")) // 2 > 4096:
+            return self._error(400, "Bad Request: message is too long")
+        with self.lock:
+            self.next_id += 1
+            message = {"message_id": self.next_id, "date": int(time.time()), "text": text,
+                       "chat": {"id": -1001, "type": "channel", "title": "Herald news",
+                                "username": self.chat.lstrip("@")}}
+            self.messages[self.next_id] = message
+        return Reply(200, {"ok": True, "result": message})
+
+
+class Slack(Platform):
+    """Slack's Web API: chat.postMessage, chat.delete, auth.test with a Bearer bot token;
+    errors as HTTP 200 {"ok": false, "error"}, the rate limit as 429 with Retry-After."""
+
+    def __init__(self, token: str = "xoxb-good-token", channel: str = "C0123456789"):
+        super().__init__()
+        self.token, self.channel = token, channel
+        self.messages: dict[str, dict] = {}
+        self.next_ts = 1_700_000_000
+        self.throttle = 0
+        self.retry_after = 2
+
+    def answer(self, got):
+        method = got.path.split("?")[0].lstrip("/")
+        auth = got.headers.get("Authorization", "")
+        if not auth:
+            return Reply(200, {"ok": False, "error": "not_authed"})
+        if auth != f"Bearer {self.token}":
+            return Reply(200, {"ok": False, "error": "invalid_auth"})
+        if method == "auth.test":
+            return Reply(200, {"ok": True, "url": "https://acme.slack.com/", "team": "Acme",
+                               "user": "herald", "team_id": "T1", "user_id": "U1"})
+        if method not in ("chat.postMessage", "chat.delete"):
+            return Reply(404, {"ok": False, "error": "unknown_method"})
+        if _rate_limited(self):
+            return Reply(429, {"ok": False, "error": "ratelimited"},
+                         headers={"Retry-After": str(self.retry_after)})
+        body = got.json()
+        if body.get("channel") != self.channel:
+            return Reply(200, {"ok": False, "error": "channel_not_found"})
+        if method == "chat.delete":
+            with self.lock:
+                found = self.messages.pop(body.get("ts"), None)
+            if found is None:
+                return Reply(200, {"ok": False, "error": "message_not_found"})
+            return Reply(200, {"ok": True, "channel": self.channel, "ts": body["ts"]})
+        text = body.get("text") or ""
+        if not text:
+            return Reply(200, {"ok": False, "error": "no_text"})
+        if len(text) > 40_000:
+            return Reply(200, {"ok": False, "error": "msg_too_long"})
+        with self.lock:
+            self.next_ts += 1
+            ts = f"{self.next_ts}.000100"
+            self.messages[ts] = {"text": text, "ts": ts}
+        return Reply(200, {"ok": True, "channel": self.channel, "ts": ts,
+                           "message": {"text": text, "ts": ts}})
+
+
+class Devto(Platform):
+    """Forem's API: POST /articles (title required, at most 4 tags), PUT /articles/<id>,
+    GET /users/me, with the `api-key` header; 429 with Retry-After."""
+
+    def __init__(self, key: str = "good-key"):
+        super().__init__()
+        self.key = key
+        self.articles: dict[int, dict] = {}
+        self.next_id = 900
+        self.throttle = 0
+        self.retry_after = 2
+
+    def answer(self, got):
+        path = got.path.split("?")[0]
+        if got.headers.get("api-key") != self.key:
+            return Reply(401, {"error": "unauthorized", "status": 401})
+        if path == "/users/me" and got.method == "GET":
+            return Reply(200, {"id": 1, "username": "herald_writer", "name": "Herald"})
+        if _rate_limited(self):
+            return Reply(429, {"error": "Rate limit reached, try again in "
+                                        f"{self.retry_after} seconds", "status": 429},
+                         headers={"Retry-After": str(self.retry_after)})
+        match = re.fullmatch(r"/articles(?:/(\d+))?", path)
+        if not match:
+            return Reply(404, {"error": "not found", "status": 404})
+        article = (got.json() or {}).get("article") or {}
+        if match[1]:
+            if got.method != "PUT":
+                return Reply(404, {"error": "not found", "status": 404})
+            with self.lock:
+                found = self.articles.get(int(match[1]))
+                if found is None:
+                    return Reply(404, {"error": "not found", "status": 404})
+                found.update({k: v for k, v in article.items() if k in ("published",)})
+            return Reply(200, found)
+        if got.method != "POST":
+            return Reply(404, {"error": "not found", "status": 404})
+        if not (article.get("title") or "").strip():
+            return Reply(422, {"error": "Title can't be blank", "status": 422})
+        tags = article.get("tags") or []
+        if len(tags) > 4:
+            return Reply(422, {"error": "Tag list exceed the maximum of 4 tags",
+                               "status": 422})
+        if any(not re.fullmatch(r"[0-9a-z]+", t) for t in tags):
+            return Reply(422, {"error": "Tag contains non-alphanumeric characters",
+                               "status": 422})
+        with self.lock:
+            self.next_id += 1
+            found = {"id": self.next_id, "title": article["title"],
+                     "body_markdown": article.get("body_markdown", ""),
+                     "published": bool(article.get("published")), "tags": tags,
+                     "url": f"{self.url}/herald_writer/article-{self.next_id}"}
+            self.articles[self.next_id] = found
+        return Reply(201, found)

@@ -326,7 +326,7 @@ def test_mastodon_character_limit_is_checked_when_scheduling(api, mastodon, webh
 def test_mastodon_check_uses_verify_credentials(api, mastodon):
     good = mastodon_channel(api, mastodon)
     bad = mastodon_channel(api, mastodon, token="wrong", name="Bad")
-    assert api.post(f"/channels/{good['id']}/check").json == {"ok": True}
+    assert api.post(f"/channels/{good['id']}/check").json == {"ok": True, "account": "@herald"}
     answer = api.post(f"/channels/{bad['id']}/check").json
     assert answer["ok"] is False and answer["error"].startswith("HTTP 401")
     assert [(r.method, r.path) for r in mastodon.received] == [

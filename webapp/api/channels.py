@@ -40,4 +40,8 @@ def delete_channel(channel_id):
 @bp.post("/channels/<id:channel_id>/check")
 def check_channel(channel_id):
     result = channels.check(channels.get(g.workspace_id, channel_id))
-    return jsonify({"ok": True} if result.ok else {"ok": False, "error": result.error})
+    if not result.ok:
+        return jsonify({"ok": False, "error": result.error})
+    # "account": who the credentials belong to, where the platform says (additive).
+    return jsonify({"ok": True} if result.account is None
+                   else {"ok": True, "account": result.account})

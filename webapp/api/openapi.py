@@ -430,7 +430,9 @@ PATHS = {
                       status="204", errors=(403,))},
     "/channels/{id}/check": {"post": _op("Check a channel's connection", _json(
         {"type": "object", "required": ["ok"], "properties": {
-            "ok": {"type": "boolean"}, "error": {"type": "string"}}}), params=ID,
+            "ok": {"type": "boolean"}, "error": {"type": "string"},
+            "account": {"type": "string", "description": "the account, bot or channel the "
+                        "credentials belong to, where the platform names it"}}}), params=ID,
         errors=(403,))},
     "/campaigns": {
         "get": _op("List campaigns, active first", _json(_list("Campaign")), params=PAGE),

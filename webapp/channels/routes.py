@@ -44,7 +44,7 @@ def channel_create():
                                  form.data_for(platform, editing=False))
     except ValidationError as exc:
         db.session.rollback()
-        rest = add_errors(form, exc.fields, ChannelForm.ERRORS)
+        rest = add_errors(form, exc.fields, ChannelForm.error_fields(platform))
         return _listing(form, rest, code=422)
     flash(f"Channel “{channel.name}” connected. Use “Check connection” to test it.", "success")
     return redirect(url_for("channels.channels"), 303)
@@ -56,8 +56,7 @@ def channel_edit(channel_id):
     shown = service.public_config(channel, full=True)  # admins only (the permission table)
     if request.method == "GET":
         form = ChannelForm(data={"name": channel.name, "color": channel.color,
-                                 "url": shown.get("url", ""),
-                                 "instance_url": shown.get("instance_url", ""),
+                                 **ChannelForm.initial(channel.platform, shown),
                                  "rate_limit_per_hour": channel.rate_limit_per_hour or ""})
         return render("channels/channel_edit.html", channel=channel, config=shown, form=form,
                       errors={})
@@ -69,7 +68,8 @@ def channel_edit(channel_id):
                            form.data_for(channel.platform, editing=True))
         except ValidationError as exc:
             db.session.rollback()
-            errors, code = add_errors(form, exc.fields, ChannelForm.ERRORS), 422
+            errors, code = add_errors(form, exc.fields,
+                                      ChannelForm.error_fields(channel.platform)), 422
         else:
             flash(f"Channel “{channel.name}” saved.", "success")
             return redirect(url_for("channels.channels"), 303)
@@ -88,7 +88,8 @@ def channel_check(channel_id):
         return render("channels/channels.html", "channels/_check_result.html", channel=channel,
                       result=result)
     if result.ok:
-        flash(f"“{channel.name}”: the connection works.", "success")
+        flash(f"“{channel.name}”: the connection works"
+              + (f", as {result.account}." if result.account else "."), "success")
     else:
         flash(f"“{channel.name}”: the connection failed — {result.error}", "error")
     return redirect(url_for("channels.channels"), 303)

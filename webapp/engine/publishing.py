@@ -112,7 +112,7 @@ def _prepare(sendings: list[Sending]) -> None:
                 delivery_id=delivery.id, post_id=post.id, channel_id=channel.id,
                 title=post.title, body=post.body_for(channel.id),
                 due_at=iso_utc(delivery.due_at), attempt=delivery.attempts,
-                idempotency_key=delivery.idempotency_key)
+                idempotency_key=delivery.idempotency_key, tags=tuple(post.tags or ()))
         except Exception as exc:
             log.exception("cannot publish delivery %s", delivery.id)
             sending.result = publishers.PublishResult(ok=False, transient=False,

@@ -3,15 +3,22 @@
 from flask import current_app
 
 from ..crypto import decrypt, sealer
-from .base import Message, Publisher, PublishResult
+from .base import FormField, Message, Publisher, PublishResult
 from .bluesky import BlueskyPublisher
+from .devto import DevtoPublisher
+from .discord import DiscordPublisher
 from .http import configured_resolver
 from .mastodon import MastodonPublisher
 from .sessions import SessionStore
+from .slack import SlackPublisher
+from .telegram import TelegramPublisher
 from .webhook import WebhookPublisher
 
+# In the order the channel form offers them.
 PUBLISHERS: dict[str, type[Publisher]] = {
-    cls.platform: cls for cls in (WebhookPublisher, MastodonPublisher, BlueskyPublisher)
+    cls.platform: cls for cls in (WebhookPublisher, MastodonPublisher, BlueskyPublisher,
+                                  DiscordPublisher, TelegramPublisher, SlackPublisher,
+                                  DevtoPublisher)
 }
 
 
@@ -30,4 +37,4 @@ def for_channel(channel, *, redis=None) -> Publisher:
                resolve=configured_resolver(), **extra)
 
 
-__all__ = ["PUBLISHERS", "Message", "Publisher", "PublishResult", "for_channel"]
+__all__ = ["PUBLISHERS", "FormField", "Message", "Publisher", "PublishResult", "for_channel"]

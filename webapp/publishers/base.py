@@ -22,7 +22,8 @@ class PublishResult:
     # broken connection after sending). A platform that deduplicates (idempotency key,
     # deterministic id, lookup) can be asked again; one that cannot must not be.
     unknown: bool = False
-    # check(): the account the credentials connected to, as the platform names it.
+    # For a check: the account, bot or channel the credentials belong to, as the platform
+    # names it ("@herald on Telegram"), so a person sees they connected the right one.
     account: str | None = None
 
 
@@ -90,6 +91,23 @@ class Message:
     # post went out.
     action: str = "publish"
     external_id: str | None = None
+    # The post's tags, for platforms that take them (Dev.to).
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One setting as the channel form shows it: `name` is the config key, `kind` is
+    text, url or password (credentials), `hint` says where to get it. `input` is the
+    form's field name when it is not `<platform>_<name>` (the first platforms' forms kept
+    their plain names)."""
+
+    name: str
+    label: str
+    kind: str = "text"
+    placeholder: str = ""
+    hint: str = ""
+    input: str | None = None
 
 
 def graphemes(text: str) -> int:
@@ -103,6 +121,10 @@ class Publisher:
     """One platform. `config` holds non-secret settings, `secrets` the decrypted credentials."""
 
     platform = ""
+    # How people call the platform (the channel form's choice, pages).
+    label = ""
+    # The channel form's fields for this platform, in order (FormField).
+    form_fields: tuple[FormField, ...] = ()
     # Config keys that are credentials: encrypted at rest, never echoed.
     secret_fields: tuple[str, ...] = ()
     required_fields: tuple[str, ...] = ()
@@ -167,11 +189,22 @@ class Publisher:
             return "the text is empty"
         return None
 
+    @classmethod
+    def validate_title(cls, title: str | None) -> str | None:
+        """An error message when the post's title cannot be published here (most
+        platforms have no title, and ignore it)."""
+        return None
+
+    def redacted_values(self) -> list:
+        """What `redact` cuts out of errors: the credentials (a publisher adds any part of
+        one that travels on its own, such as a token inside a URL)."""
+        return list(self.secrets.values())
+
     def redact(self, result: PublishResult) -> PublishResult:
         """Cut the channel's credentials out of an error: a platform may quote what it was
         sent, and errors travel on into the database, the API, notifications and e-mail."""
         if result.error:
-            for value in self.secrets.values():
+            for value in self.redacted_values():
                 if isinstance(value, str) and len(value) >= 4:
                     for form in {value, json.dumps(value)[1:-1]}:
                         result.error = result.error.replace(form, "[redacted]")

@@ -21,7 +21,7 @@ import regex
 
 from ..errors import ValidationError
 from ..timeutil import now_utc
-from .base import Message, PublishResult, clean_text
+from .base import FormField, Message, PublishResult, clean_text
 from .http import HttpPublisher, Reply, check_url, retry_after_seconds
 from .sessions import SessionStore, fingerprint
 
@@ -166,6 +166,17 @@ _TOKEN_ERRORS = {"ExpiredToken", "InvalidToken", "AuthenticationRequired", "Auth
 
 class BlueskyPublisher(HttpPublisher):
     platform = "bluesky"
+    label = "Bluesky"
+    form_fields = (
+        FormField("handle", "Handle", "text", "alice.bsky.social",
+                  "Your Bluesky handle, or your own domain if you use one as your handle."),
+        FormField("app_password", "App password", "password", "abcd-efgh-ijkl-mnop",
+                  "Bluesky → Settings → Privacy and security → App passwords → Add App "
+                  "Password. Not your account password: an app password can be revoked "
+                  "on its own."),
+        FormField("service_url", "Service URL (optional)", "url", "https://bsky.social",
+                  "Leave empty for bsky.social; only for an account on a self-hosted PDS."),
+    )
     secret_fields = ("app_password",)
     required_fields = ("handle", "app_password")
     optional_fields = ("service_url",)

@@ -268,6 +268,36 @@ def classify(response: Reply) -> PublishResult | None:
                          retry_after=retry_after_seconds(response.headers.get("Retry-After")))
 
 
+def failure(response: Reply, error: str, *, transient: bool | None = None,
+            retry_after: float | None = None) -> PublishResult:
+    """A failed PublishResult for a platform's error reply, in the platform's own words
+    (`error`): transient or permanent by its HTTP status as classify() says, unless
+    `transient` says otherwise (platforms that answer errors with 200)."""
+    if transient is None:
+        transient = (response.status_code in TRANSIENT_STATUSES
+                     or response.status_code >= 500)
+    if retry_after is None:
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+    return PublishResult(ok=False, transient=transient, retry_after=retry_after,
+                         error=clean_text(error, 300) or f"HTTP {response.status_code}")
+
+
+def reply_json(response: Reply) -> dict:
+    """The reply's JSON object, or {} when it is none."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def number(value) -> float | None:
+    """A JSON number (not a boolean) as a float; None otherwise."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    return None
+
+
 # One connection pool manager per process, shared by the sending threads: a pool per
 # (scheme, checked address, port, and for https the host name), so connections to a
 # platform are reused from one delivery to the next, up to one per thread of a full batch
@@ -366,19 +396,23 @@ class HttpPublisher(Publisher):
         super().__init__(config, secrets, timeout=timeout, allow_private=allow_private)
         self.resolve = resolve or system_resolve
 
+    def not_answered(self, response: PublishResult) -> PublishResult:
+        """A publish that got no answer from the platform, as its outcome (redacted)."""
+        if response.unknown and not self.idempotent:
+            # Asking again could publish twice: the person decides (check and retry).
+            response.transient = False
+            response.error = (f"{response.error}; the platform may have published it: "
+                              "check, then retry or mark it published")
+        else:
+            response.unknown = False
+        return self.redact(response)
+
     def result_of(self, response: "Reply | PublishResult") -> PublishResult:
         """What send() answered, as the outcome of a publish: its failure (secrets
         redacted), or success with the platform's reference to the new item if its reply
         names one."""
         if isinstance(response, PublishResult):
-            if response.unknown and not self.idempotent:
-                # Asking again could publish twice: the person decides (check and retry).
-                response.transient = False
-                response.error = (f"{response.error}; the platform may have published it: "
-                                  "check, then retry or mark it published")
-            else:
-                response.unknown = False
-            return self.redact(response)
+            return self.not_answered(response)
         failure = classify(response)
         if failure:
             return self.redact(failure)

@@ -3,12 +3,21 @@
 from urllib.parse import urljoin
 
 from ..errors import ValidationError
-from .base import Message, PublishResult
-from .http import HttpPublisher, check_url, classify
+from .base import FormField, Message, PublishResult
+from .http import HttpPublisher, check_url, classify, reply_json
 
 
 class MastodonPublisher(HttpPublisher):
     platform = "mastodon"
+    label = "Mastodon"
+    form_fields = (
+        FormField("instance_url", "Instance URL", "url", "https://mastodon.social",
+                  "The address of the Mastodon server the account is on.",
+                  input="instance_url"),
+        FormField("access_token", "Access token", "password", "",
+                  "From Preferences → Development → New application, with the "
+                  "write:statuses and read:accounts scopes.", input="access_token"),
+    )
     secret_fields = ("access_token",)
     required_fields = ("instance_url", "access_token")
     optional_fields = ("visibility",)
@@ -43,4 +52,10 @@ class MastodonPublisher(HttpPublisher):
                              timeout=min(self.timeout, 10), headers=self._auth())
         if isinstance(response, PublishResult):
             return self.redact(response)
-        return self.redact(classify(response) or PublishResult(ok=True))
+        failed = classify(response)
+        if failed:
+            return self.redact(failed)
+        reply = reply_json(response)
+        username = reply.get("acct") or reply.get("username")
+        return PublishResult(ok=True, account=f"@{username}" if isinstance(username, str)
+                             else None)

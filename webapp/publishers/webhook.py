@@ -4,7 +4,7 @@ import hashlib
 import hmac
 import json
 
-from .base import Message, PublishResult
+from .base import FormField, Message, PublishResult
 from .http import HttpPublisher, check_url
 
 SIGNATURE_HEADER = "X-Herald-Signature"
@@ -18,8 +18,18 @@ def signature(secret: str, body: bytes) -> str:
 
 class WebhookPublisher(HttpPublisher):
     platform = "webhook"
+    label = "Webhook"
     secret_fields = ("secret",)
     required_fields = ("url",)
+    form_fields = (
+        FormField("url", "Webhook URL", "url", "https://",
+                  "Herald POSTs each post as JSON to this address, with the headers "
+                  "Idempotency-Key (the same on every retry: drop copies you already have) "
+                  "and X-Herald-Delivery.", input="url"),
+        FormField("secret", "Signing secret (optional)", "password", "",
+                  "Optional. Signs each request (X-Herald-Signature, HMAC-SHA256).",
+                  input="secret"),
+    )
 
     @classmethod
     def validate_config(cls, config, allow_private):

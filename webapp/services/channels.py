@@ -13,6 +13,7 @@ from ..extensions import db
 from ..models import WAITING, Channel, Delivery
 from ..models.audit import record
 from ..publishers import PUBLISHERS, PublishResult, for_channel
+from ..publishers.base import clean_text, safe_result
 from ..publishers.http import unsafe_character
 from .validation import Errors, in_workspace, integer, text
 
@@ -20,6 +21,7 @@ COLOR = re.compile(r"#[0-9a-fA-F]{6}")
 NAME_MAX = 120
 RATE_LIMIT_MAX = 100_000  # posts per hour
 MASK = "•••"
+ACCOUNT_MAX = 200  # characters of the account name a check reports
 
 
 def search(workspace_id: int):
@@ -219,6 +221,9 @@ def delete(channel: Channel, user_id: int | None) -> None:
 def check(channel: Channel) -> PublishResult:
     """Ask the platform whether the channel's settings work, publishing nothing."""
     try:
-        return for_channel(channel, redis=jobs.redis()).check()
+        result = for_channel(channel, redis=jobs.redis()).check()
     except ValidationError as exc:
         return PublishResult(ok=False, error=exc.message)
+    if result.account is not None:  # the platform's words, shown on pages and the API
+        result.account = clean_text(str(result.account), ACCOUNT_MAX) or None
+    return safe_result(result)

@@ -238,7 +238,7 @@ def _check(number: int, cells: list[str], columns: list[str], names: Names, defa
                                       "empty to save it as a draft)")
     elif values.get("recurrence", "").strip():
         errors.add("at", "a repeating post needs the date and time it starts")
-    posts.check_texts(channels, {}, body, errors)
+    posts.check_texts(channels, {}, body, errors, title=title)
     if errors.fields:
         problems.extend(Problem(number, COLUMN_OF.get(key, key), message)
                         for key, message in errors.fields.items())

@@ -119,13 +119,20 @@ def _read(workspace_id: int, data: dict,
 
     check_texts(fields.get("channels", post.channels if post else []),
                 fields.get("overrides", post.overrides if post else {}),
-                fields.get("body", post.body if post else ""), errors)
+                fields.get("body", post.body if post else ""), errors,
+                title=fields.get("title", post.title if post else ""))
     errors.raise_if_any()
     return fields, spec
 
 
-def check_texts(channels, overrides: dict, body: str, errors: Errors) -> None:
-    """Whether each channel can publish the text it gets (its own, else the body)."""
+def check_texts(channels, overrides: dict, body: str, errors: Errors,
+                title: str | None = None) -> None:
+    """Whether each channel can publish the text it gets (its own, else the body), and
+    the title where its platform needs one."""
+    for channel in channels:
+        problem = PUBLISHERS[channel.platform].validate_title(title)
+        if problem:
+            errors.add("title", f"{channel.name}: {problem}")
     for key in overrides:
         if key not in {str(c.id) for c in channels}:
             errors.add("overrides", f"channel {key} is not one of the post's channels")
