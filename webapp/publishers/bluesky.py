@@ -170,7 +170,7 @@ class BlueskyPublisher(HttpPublisher):
     form_fields = (
         FormField("handle", "Handle", "text", "alice.bsky.social",
                   "Your Bluesky handle, or your own domain if you use one as your handle."),
-        FormField("app_password", "App password", "password", "abcd-efgh-ijkl-mnop",
+        FormField("app_password", "App password", "password", "xxxx-xxxx-xxxx-xxxx",
                   "Bluesky → Settings → Privacy and security → App passwords → Add App "
                   "Password. Not your account password: an app password can be revoked "
                   "on its own."),
