@@ -4,6 +4,7 @@ URL says how to allow it, keeping what was typed."""
 
 import html
 import re
+from collections import Counter
 
 import pytest
 
@@ -123,12 +124,16 @@ def test_no_page_or_api_answer_below_admin_holds_the_url(app, client, auth, admi
             for rule in app.url_map.iter_rules()
             if "GET" in rule.methods and rule.endpoint != "static"
             and not set(rule.arguments) - set(ids)]
-    seen, opened = set(), set()
+    # Each page with at most three of its queries: the calendar's and the queue's links to
+    # the next month or page never end, and a fourth month says nothing new.
+    seen, opened, variants = set(), set(), Counter()
     while todo and len(seen) < 400:
         path = html.unescape(todo.pop())
-        if path in seen or path.startswith(("/static/", "/logout")):
+        if (path in seen or path.startswith(("/static/", "/logout"))
+                or variants[path.split("?")[0]] >= 3):
             continue
         seen.add(path)
+        variants[path.split("?")[0]] += 1
         response = client.get(path, headers=api.headers if path.startswith("/api/") else {})
         assert response.status_code != 500, path
         body = response.get_data(as_text=True)
