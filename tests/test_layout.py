@@ -116,3 +116,15 @@ def test_the_check_reads_relative_and_late_imports():
     assert imports_in(source, "webapp.engine.planner", False) == {
         "webapp.services.posts", "webapp.engine.jobs", "webapp.models", "webapp.web.htmx"}
     assert "services" not in BASE | ALLOWED["engine"]
+
+
+def test_public_functions_of_services_and_engine_say_what_they_do():
+    """The rules live in services/ and engine/: each public function there has a
+    docstring, so its callers need not read its body."""
+    missing = [f"{path.relative_to(WEBAPP)}:{node.lineno} {node.name}"
+               for folder in ("services", "engine")
+               for path in sorted((WEBAPP / folder).glob("*.py"))
+               for node in ast.parse(path.read_text()).body
+               if isinstance(node, ast.FunctionDef) and not node.name.startswith("_")
+               and not ast.get_docstring(node)]
+    assert missing == []

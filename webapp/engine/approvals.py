@@ -16,6 +16,8 @@ REMIND_AHEAD = timedelta(hours=24)
 
 
 def label(post: Post, prefix: str) -> str:
+    """A notice's one-line title: `prefix` and the post's title or text, within the
+    column's size."""
     return prefix + one_line(post.title or post.body, TITLE_MAX - len(prefix))
 
 
@@ -106,5 +108,6 @@ def first_due(post_ids: list[int]) -> dict[int, datetime]:
 
 
 def send_mail(notification_ids: list[int]) -> None:
+    """Queue the e-mail of each notice (sent by its own job, after the commit)."""
     for notification_id in notification_ids:
         send_later(notification_id)

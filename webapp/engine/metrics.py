@@ -50,10 +50,12 @@ def observe_published(due_ats: list[datetime | None], at: datetime) -> None:
 
 
 def count_retry() -> None:
+    """Count one attempt that will be tried again."""
     RETRIES.inc()
 
 
 def count_platform_error(error: str | None, transient: bool) -> None:
+    """Count one failed attempt under its error class (see error_class)."""
     PLATFORM_ERRORS.labels(error_class=error_class(error, transient)).inc()
 
 
@@ -78,6 +80,7 @@ def planner_passed(at: datetime) -> None:
 
 
 def planner_last_pass() -> datetime | None:
+    """When the planner last finished a pass (kept in Redis by the scheduler), if ever."""
     raw = jobs.redis().get(PLANNER_LAST_PASS)
     return datetime.fromtimestamp(float(raw), UTC) if raw else None
 

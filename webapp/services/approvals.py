@@ -77,6 +77,7 @@ def close(post: Post, status: str, user_id: int | None) -> None:
 
 
 def pending_of(post: Post) -> Approval | None:
+    """The post's open request for approval, if one waits."""
     return db.session.scalar(select(Approval).where(
         Approval.post_id == post.id, Approval.status == "pending").limit(1))
 

@@ -67,6 +67,8 @@ class Ref:
 
 def ref_for(kind: str, at: datetime, post_id: int | None = None,
             schedule_id: int | None = None) -> str:
+    """The reference of one calendar item (an occurrence or a single delivery) that pages
+    and moves pass back, made from what the item is and its instant."""
     return _ref(kind, int(at.timestamp()), post_id, schedule_id)
 
 
@@ -127,6 +129,7 @@ class Item:
 
 
 def title_of(title: str | None, body: str | None) -> str:
+    """What a calendar item is called: its title, else the start of its text."""
     if title:
         return title
     body = (body or "").strip().replace("\n", " ")
@@ -134,10 +137,12 @@ def title_of(title: str | None, body: str | None) -> str:
 
 
 def safe_color(value: str | None) -> str:
+    """A stored colour fit for an SVG fill: #RRGGBB as it is, anything else neutral."""
     return value if value and COLOR.fullmatch(value) else NEUTRAL
 
 
 def campaigns_of(workspace_id: int) -> list[Campaign]:
+    """The workspace's campaigns by name (the calendar's filter and colours)."""
     return db.session.scalars(select(Campaign).where(Campaign.workspace_id == workspace_id)
                               .order_by(Campaign.name, Campaign.id)).all()
 

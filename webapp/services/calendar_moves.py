@@ -70,6 +70,7 @@ def _title(post: Post) -> str:
 
 
 def why_not(found: Found) -> str:
+    """Why the item found cannot be moved, in words for the person moving it."""
     if found.post.status == "cancelled":
         return f"“{_title(found.post)}” is cancelled"
     if found.status == "paused":

@@ -32,6 +32,8 @@ def search(workspace_id: int, *, archived: bool | None = None):
 
 
 def of_workspace(workspace_id: int, *, archived: bool | None = None) -> list[Campaign]:
+    """The workspace's campaigns (only the archived ones, or none of them, with
+    `archived`), in the list's order."""
     return db.session.scalars(search(workspace_id, archived=archived)).all()
 
 

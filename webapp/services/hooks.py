@@ -24,6 +24,7 @@ def search(workspace_id: int):
 
 
 def of_workspace(workspace_id: int) -> list[Hook]:
+    """The workspace's lifecycle hooks, in the list's order."""
     return db.session.scalars(search(workspace_id)).all()
 
 

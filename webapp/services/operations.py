@@ -55,6 +55,9 @@ class Overview:
 
 
 def overview(workspace_id: int) -> Overview:
+    """What the Operations page shows: jobs waiting in rq-scheduler, the planner's last
+    pass, workers and their heartbeats, and the deliveries the planner recovered. Redis
+    not answering leaves its parts empty instead of failing the page."""
     view = Overview(recovered=_recovered(workspace_id))
     carried = _carried(workspace_id)
     db.session.rollback()  # nothing is held open while Redis answers
