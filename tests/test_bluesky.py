@@ -201,7 +201,8 @@ def test_bad_settings_are_refused(api, bsky):
 @pytest.mark.postgres
 def test_check_names_the_handle_it_connected_to(app, api, bsky):
     channel = bluesky_channel(api, bsky)
-    assert api.post(f"/channels/{channel['id']}/check").json == {"ok": True, "account": "alice.bsky.social"}
+    assert api.post(f"/channels/{channel['id']}/check").json == {
+        "ok": True, "account": "alice.bsky.social"}
     result = publisher_for(channel["id"]).check()
     assert result.ok and result.account == "alice.bsky.social"
     assert len(bsky.calls(CREATE_SESSION)) == 1  # the second check reused the session
