@@ -355,3 +355,12 @@ def test_the_channel_text_hint_names_the_channels_own_checkbox(signed_in, channe
                      body, re.S).group(1)
     assert hint == (f"Sent to {channel.name} instead of the main text while {channel.name} is "
                     "ticked above; leave it empty to send the main text.")
+
+
+def test_the_counter_counts_as_the_platform_does(signed_in, masto_channel):
+    """Mastodon counts what a person sees: 300 thumbs with a skin tone (two code points
+    each) are 300 characters, within its 500, as the server's own check says."""
+    token = csrf_token(signed_in, "/posts/new")
+    data = {"csrf_token": token, "body": "👍🏽" * 300, "channel_ids": [str(masto_channel.id)]}
+    body = page(signed_in.post("/posts/counter", data=data, headers=HX))
+    assert re.search(r'class="limit"[^>]*>Masto:\s+300 / 500', body), body

@@ -87,18 +87,22 @@ def _schedule_fields(schedule: Schedule | None) -> dict:
 
 
 def _counter(body: str, channels, chosen: list[int], texts: dict[int, str]) -> dict:
-    """The length of the text each chosen channel gets, against that platform's limit, and
-    the length of every per-channel text typed (chosen or not)."""
+    """The length of the text each chosen channel gets, counted as its platform counts
+    (graphemes, code points, UTF-16 units), against that platform's limit, and the length
+    of every per-channel text typed (chosen or not)."""
     rows, own = [], {}
     for channel in channels:
-        limit = PUBLISHERS[channel.platform].max_length
+        publisher = PUBLISHERS[channel.platform]
+        limit = publisher.max_length
         typed = texts.get(channel.id, "")
-        own[channel.id] = {"length": len(typed), "limit": limit, "empty": not typed.strip(),
-                           "over": limit is not None and len(typed) > limit}
+        typed_length = publisher.text_length(typed)
+        own[channel.id] = {"length": typed_length, "limit": limit, "empty": not typed.strip(),
+                           "over": limit is not None and typed_length > limit}
         if channel.id in chosen:
             text = typed if typed.strip() else body
-            rows.append({"channel": channel, "length": len(text), "limit": limit,
-                         "over": limit is not None and len(text) > limit,
+            length = publisher.text_length(text)
+            rows.append({"channel": channel, "length": length, "limit": limit,
+                         "over": limit is not None and length > limit,
                          "override": bool(typed.strip())})
     return {"length": len(body), "rows": rows, "own": own}
 
