@@ -47,6 +47,14 @@ def postgres_url():
 
 
 @pytest.fixture(scope="session")
+def shared(tmp_path_factory, worker_id):
+    """A directory all pytest-xdist workers of this run share (for the released database
+    of whole-stack tests: tests/reliability/harness.py)."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
+
+
+@pytest.fixture(scope="session")
 def sqlite_schema(tmp_path_factory, redis_server) -> Path:
     """An SQLite file holding the schema: each test starts from a copy of it, which costs
     a file copy instead of creating every table and index again."""

@@ -7,22 +7,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.platforms import Reply, Webhook
-from tests.servers import RedisServer
-from tests.stack import Stack
+from tests.reliability.harness import running_stack
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def stack(tmp_path):
-    redis = RedisServer(tmp_path / "redis").start()
-    stack = Stack(tmp_path, redis.url)
-    stack.redis = redis
-    try:
-        yield stack.up(workers=2)
-    finally:
-        stack.down()
-        redis.stop()
+def stack(tmp_path, shared):
+    """The Procfile's processes on a copy of the released database the fault scenarios
+    share (tests/reliability/harness.py)."""
+    with running_stack(tmp_path / "stack", workers=2, shared=shared) as stack:
+        yield stack
 
 
 @pytest.fixture
