@@ -12,9 +12,6 @@ from . import bp
 from .auth import Unauthorized, feed_holder
 from .inputs import int_arg
 
-# Calendar apps poll; they may keep an answer this long before asking again (with the ETag).
-FEED_MAX_AGE = 300
-
 
 @bp.get("/calendar.ics")
 def calendar_feed():
@@ -39,8 +36,9 @@ def calendar_feed():
     response.set_etag(feed.etag)
     if feed.last_modified is not None:
         response.last_modified = feed.last_modified
-    # Private: the URL holds the token; shared caches must not keep it.
-    response.headers["Cache-Control"] = f"private, max-age={FEED_MAX_AGE}"
+    # Private: the URL holds the token, shared caches must not keep it; no-cache: asked
+    # again every time, answered 304 while the ETag holds (web/headers.py leaves this be).
+    response.headers["Cache-Control"] = "private, no-cache"
     response.headers["Content-Disposition"] = 'inline; filename="herald.ics"'
     return response.make_conditional(request)
 
