@@ -323,16 +323,20 @@ def test_gunicorns_access_log_hides_the_tokens_of_links(tmp_path, redis_server):
         answer = requests.get(f"{stack.base}/review/{token}", timeout=10)
         assert answer.status_code == 404 and "opens nothing" in answer.text
         assert requests.get(f"{stack.base}/invite/{token}", timeout=10).status_code == 404
+        # A calendar feed's token is in its query string.
+        assert requests.get(f"{stack.base}/api/v1/calendar.ics?token={token}",
+                            timeout=10).status_code == 401
         requests.get(f"{stack.base}/static/herald.css", timeout=10,
                      headers={"Referer": f"{stack.base}/review/{token}"})
         deadline = time.monotonic() + 15
-        while log.read_text().count("[token]") < 3 and time.monotonic() < deadline:
+        while log.read_text().count("[token]") < 4 and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         stack.down()
     written = log.read_text()
     assert "GET /review/[token] HTTP/1.1" in written and "/invite/[token]" in written
-    assert written.count("[token]") == 3, written[-2000:]
+    assert "GET /api/v1/calendar.ics?token=[token] HTTP/1.1" in written
+    assert written.count("[token]") == 4, written[-2000:]
     assert token not in written
 
 

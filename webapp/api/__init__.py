@@ -13,6 +13,7 @@ from . import (  # noqa: E402,F401
     campaigns,
     channels,
     deliveries,
+    feeds,
     hooks,
     members,
     openapi,

@@ -44,12 +44,33 @@ def _api_token() -> ApiToken | None:
     return found[0] if found is not None and found[0].kind == "api" else None
 
 
-# Guessing tokens: requests without a valid API token are counted per client address (in
-# Redis, shared by every web process); past the limit the address gets 429 with Retry-After.
+# The one endpoint a calendar feed token opens: it comes in the URL (?token=), as calendar
+# apps cannot send headers.
+FEED_ENDPOINT = "api.calendar_feed"
+
+
+def feed_holder() -> tuple[ApiToken, Membership] | None:
+    """The calendar feed request's `?token=` and its holder's membership, or None (no such
+    token, or one no longer valid). Any kind: the feed view refuses an API token itself."""
+    if "feed_token" not in g:
+        token = request.args.get("token", "").strip() if request.endpoint == FEED_ENDPOINT \
+            else ""
+        g.feed_token = accounts.token_holder(token) if token else None
+    return g.feed_token
+
+
+def _valid_feed_token() -> bool:
+    found = feed_holder()
+    return found is not None and found[0].kind == "feed"
+
+
+# Guessing tokens: requests without a valid API token (on the feed: a valid feed token) are
+# counted per client address (in Redis, shared by every web process); past the limit the
+# address gets 429 with Retry-After.
 # A valid token is not held back by what others guessed from the same address (a NAT).
 limiter.limit(lambda: current_app.config["HERALD_API_AUTH_FAILURE_LIMIT"],
               key_func=lambda: f"api-auth-failures:{request.remote_addr}",
-              exempt_when=lambda: _api_token() is not None,
+              exempt_when=lambda: _api_token() is not None or _valid_feed_token(),
               deduct_when=lambda response: response.status_code == 401,
               error_message="too many requests with a wrong token from your address; "
                             "wait before trying again (see Retry-After)")(bp)

@@ -25,7 +25,10 @@ from ..services.accounts import TOKEN_NAME_MAX
 from ..services.approvals import COMMENT_MAX
 from ..services.audit import ACTION, OBJECT_TYPES
 from ..services.channels import NAME_MAX, PUBLISHERS, RATE_LIMIT_MAX
+from ..services.feeds import MAX_EVENTS, PAST_DAYS
 from ..services.hooks import SECRET_MAX, URL_MAX
+from ..services.imports import COLUMNS
+from ..services.imports import MAX_ROWS as CSV_MAX_ROWS
 from ..services.posts import BODY_MAX, EDITABLE_STATUSES, TAG_MAX, TITLE_MAX
 from ..services.team import EMAIL_MAX
 from ..timeutil import MAX_COUNT, MAX_RULE_LENGTH
@@ -454,6 +457,32 @@ PATHS = {
             description="`from`/`to` keep the posts with an occurrence between them."),
         "post": _op("Create a post (and schedule it)", _json(_ref("Post"), "Created"),
                     body="PostIn", status="201", errors=(403,))},
+    "/posts/export.csv": {"get": _op(
+        "Every post as CSV, in the import's columns", {
+            "description": "OK", "content": {"text/csv": {"schema": {"type": "string"}}}},
+        description=f"Columns {', '.join(COLUMNS)}; one row per post (oldest first, at most "
+                    f"{CSV_MAX_ROWS:,}), its publish schedule's start as local wall time "
+                    "with its zone, the rule (with COUNT/UNTIL) in `recurrence`. A cell that "
+                    "starts with = + - @, a tab or a carriage return gets a leading "
+                    "apostrophe (spreadsheets would run it as a formula); the import takes "
+                    "it off again, so importing the file makes the same posts.")},
+    "/calendar.ics": {"get": _op(
+        "The workspace's calendar feed (iCalendar), for calendar apps", {
+            "description": "OK", "content": {"text/calendar": {"schema": {"type": "string"}}},
+            "headers": {"ETag": {"schema": {"type": "string"}},
+                        "Last-Modified": {"schema": {"type": "string"}}}},
+        params=[{"name": "token", "in": "query", "required": True,
+                 "schema": {"type": "string"},
+                 "description": "A calendar feed token (kind feed); an API token gets 403."},
+                _id_query("campaign_id")],
+        errors=(403, 404),
+        description=f"One VEVENT per occurrence and channel (per delivery that publishes), "
+                    f"from {PAST_DAYS} days ago on, soonest first, at most {MAX_EVENTS:,}; "
+                    "UID per delivery, STATUS:CANCELLED for cancelled ones, CATEGORIES the "
+                    "campaign and tags. `campaign_id` keeps one campaign's (404 for none of "
+                    "the workspace's). Answers 304 to If-None-Match with the ETag. The token "
+                    "is in the URL, as calendar apps cannot send headers: no Authorization "
+                    "header is used here.") | {"security": [{"feed": []}]}},
     "/posts/{id}": {
         "get": _op("A post with its schedules and deliveries", POST, params=ID),
         "patch": _op("Change a post; a new schedule moves every pending delivery", POST,
@@ -556,7 +585,8 @@ DOCUMENT = {
     "security": [{"bearer": []}],
     "paths": PATHS,
     "components": {
-        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"},
+                            "feed": {"type": "apiKey", "in": "query", "name": "token"}},
         "schemas": SCHEMAS,
         "headers": RATE_HEADERS | RETRY_AFTER,
         "responses": {name: _json(_ref("Error"), description) | {"headers": _headers(

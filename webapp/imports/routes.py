@@ -9,6 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from ..extensions import db
 from ..models import AuditEvent
 from ..services import imports as service
+from ..services.spreadsheet import csv_bytes
 from ..services.validation import in_workspace
 from ..web.access import allowed, current_workspace, user_zone
 from ..web.htmx import render
@@ -61,6 +62,14 @@ def post_import_example():
     body = service.example(current_workspace().id, zone.key, datetime.now(zone).date())
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": "attachment; filename=herald-import-example.csv"})
+
+
+@bp.get("/posts/export.csv")
+def post_export():
+    """Every post of the workspace in the import's columns: the import takes it back."""
+    body = csv_bytes(service.export_rows(current_workspace().id))
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=herald-posts.csv"})
 
 
 @bp.errorhandler(RequestEntityTooLarge)

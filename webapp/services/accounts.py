@@ -194,11 +194,16 @@ def create_token(user: User, workspace: Workspace, name: object,
     return row, plain
 
 
-def revoke_token(user: User, workspace: Workspace, token_id: int) -> ApiToken:
-    """Delete one of the user's tokens in this workspace (NotFound for anyone else's)."""
-    row = db.session.scalar(select(ApiToken).where(
+def revoke_token(user: User, workspace: Workspace, token_id: int,
+                 kind: str | None = None) -> ApiToken:
+    """Delete one of the user's tokens in this workspace, of `kind` when given (NotFound for
+    anyone else's, or one of the other kind)."""
+    query = select(ApiToken).where(
         ApiToken.id == token_id, ApiToken.user_id == user.id,
-        ApiToken.workspace_id == workspace.id))
+        ApiToken.workspace_id == workspace.id)
+    if kind is not None:
+        query = query.where(ApiToken.kind == kind)
+    row = db.session.scalar(query)
     if row is None:
         raise NotFound("no such token (it may have been revoked already)")
     record(workspace.id, "token.revoked", row, user_id=user.id, before={"name": row.name})

@@ -21,6 +21,7 @@ from ..models import (
     User,
 )
 from ..timeutil import MAX_YEAR, MIN_YEAR
+from .spreadsheet import safe_cell
 from .validation import Errors, row_id
 
 # What record() names objects by (the model's class name, lower-case).
@@ -272,15 +273,6 @@ def changes(before: dict | None, after: dict | None) -> list[str]:
 # The CSV export ---------------------------------------------------------------------------
 
 CSV_HEADER = ("at", "who", "action", "object_type", "object_id", "changes", "before", "after")
-# A cell a spreadsheet would read as a formula starts with one of these.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 def csv_rows(workspace_id: int, filters: Filters, zone: ZoneInfo):
     """The header and every matching event (newest first, at most CSV_MAX_ROWS), with
     times in `zone` and cells safe to open in a spreadsheet."""
@@ -291,7 +283,7 @@ def csv_rows(workspace_id: int, filters: Filters, zone: ZoneInfo):
         events = db.session.scalars(query.limit(batch).offset(offset)).all()
         for row in _rows(events):
             e = row.event
-            yield tuple(_cell(v) for v in (
+            yield tuple(safe_cell(v) for v in (
                 e.created_at.astimezone(zone).isoformat(), row.who, e.action, e.object_type,
                 e.object_id, "; ".join(row.changes),
                 json.dumps(e.before, ensure_ascii=False) if e.before is not None else "",

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select
 
@@ -34,6 +35,7 @@ from ..models import (
 from ..models.audit import record
 from ..timeutil import now_utc
 from . import approvals, posts, schedules
+from .spreadsheet import safe_cell, unsafe_cell
 from .validation import Errors, text
 
 MAX_ROWS = 20_000
@@ -215,7 +217,8 @@ def _check(number: int, cells: list[str], columns: list[str], names: Names, defa
     for index, cell in enumerate(cells):
         name = columns[index] if index < len(columns) else ""
         if name:
-            values[name] = cell
+            # An export's apostrophe before a formula character is not part of the text.
+            values[name] = unsafe_cell(cell)
         elif cell.strip():
             problems.append(Problem(number, None, "has a value in a column without a name "
                                                   "in the header"))
@@ -323,6 +326,79 @@ def _first_run(post_id: int, spec: schedules.ScheduleSpec,
     first = planner.next_run(schedule)
     warnings = first.warnings if first else []
     return vars(schedule), warnings
+
+
+# The export ------------------------------------------------------------------------------------
+
+# Schedules an export prefers for a post's row: one still to run over one that is over.
+LIVE_SCHEDULES = ("active", "paused")
+
+
+def export_rows(workspace_id: int):
+    """The header (COLUMNS) and one row per post of the workspace (oldest first, at most
+    MAX_ROWS: what one import takes), in the import's own formats, with cells safe to open
+    in a spreadsheet. Importing the file into a workspace with channels and campaigns of
+    the same names makes the same posts: title, body, channels, campaign and the publish
+    schedule's start (wall time and zone), rule, count and end. A post without a publish
+    schedule is a draft row (no "at")."""
+    yield COLUMNS
+    names = Names(workspace_id)
+    channel_cell = {r.id: _name_cell(r, names.channels) for r in names.channels}
+    campaign_cell = {r.id: _name_cell(r, names.campaigns) for r in names.campaigns}
+    query = select(Post).where(Post.workspace_id == workspace_id).order_by(Post.id)
+    batch = 500
+    last_id = 0
+    for offset in range(0, MAX_ROWS, batch):
+        found = db.session.scalars(query.where(Post.id > last_id)
+                                   .limit(min(batch, MAX_ROWS - offset))).all()
+        for post in found:
+            schedule = _exported_schedule(post)
+            at, zone, recurrence = _schedule_cells(schedule) if schedule else ("", "", "")
+            channels = ";".join(channel_cell[c.id] for c in sorted(post.channels,
+                                                                   key=lambda c: c.id))
+            yield tuple(safe_cell(v) for v in (
+                post.body, post.title, at, zone, channels, recurrence,
+                campaign_cell.get(post.campaign_id, "")))
+        if len(found) < batch:
+            return
+        last_id = found[-1].id
+
+
+def _name_cell(row, rows) -> str:
+    """How the import finds `row` again: by its name when that is unambiguous, else by id."""
+    name = row.name.strip()
+    unique = sum(r.name.strip().casefold() == name.casefold() for r in rows) == 1
+    if name and unique and not SEPARATOR.search(name) and not (name.isascii()
+                                                               and name.isdigit()):
+        return name
+    return str(row.id)
+
+
+def _exported_schedule(post: Post) -> Schedule | None:
+    """The post's publish schedule: the newest still running, else the newest."""
+    publish = [s for s in post.schedules if s.action == "publish"]
+    live = [s for s in publish if s.status in LIVE_SCHEDULES]
+    return max(live or publish, key=lambda s: s.id, default=None)
+
+
+def _schedule_cells(schedule: Schedule) -> tuple[str, str, str]:
+    """The schedule's "at", "timezone" and "recurrence" cells."""
+    start = schedule.start_local
+    if schedule.start_fold:
+        # The second of a repeated wall time: only the instant says which one.
+        at = start.replace(fold=1, tzinfo=ZoneInfo(schedule.timezone)).isoformat()
+    elif start.second or start.microsecond:
+        at = start.isoformat(sep=" ")
+    else:
+        at = start.strftime("%Y-%m-%d %H:%M")
+    rule = schedule.rrule or ""
+    if rule and ":" not in rule:  # an RRULE (not weekly:, monthly:, cron:) carries its end
+        parts = rule.upper().split(";")
+        if schedule.count and not any(p.startswith("COUNT=") for p in parts):
+            rule += f";COUNT={schedule.count}"
+        if schedule.until_local and not any(p.startswith("UNTIL=") for p in parts):
+            rule += f";UNTIL={schedule.until_local:%Y%m%dT%H%M%S}"
+    return at, schedule.timezone, rule
 
 
 # The example file ------------------------------------------------------------------------------

@@ -24,6 +24,12 @@ class TokenForm(Form):
                                          "feed": "the calendar feed only"}, default="api")
 
 
+class FeedForm(Form):
+    name = StringField("Feed name", render_kw={"maxlength": 120,
+                                               "placeholder": "e.g. my phone's calendar"})
+    campaign_id = SelectField("Shows", coerce=int, default=0)
+
+
 class HookForm(Form):
     CHOICES = {"events": [(name, name) for name in HOOK_EVENTS]}
 

@@ -2,33 +2,58 @@
 password, their API tokens (admins only: tokens are an admin's right, as in the API) and their
 sign-ins; and, for admins, the workspace's lifecycle webhooks with their delivery log."""
 
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
 from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from ..errors import ValidationError
 from ..extensions import limiter
-from ..services import accounts, hooks
+from ..services import accounts, campaigns, hooks
 from ..services.notifications import email_enabled
 from ..web.access import allowed, current_workspace
 from ..web.forms import add_errors, zone_names
 from ..web.htmx import int_arg, render
 from ..web.sessions import end_all_sessions, sign_in, sign_out
 from . import bp
-from .forms import HookForm, PasswordForm, SettingsForm, TokenForm
+from .forms import FeedForm, HookForm, PasswordForm, SettingsForm, TokenForm
 
 # Calls of the delivery log per page.
 CALLS_PER_PAGE = 20
 
 
-def _page(form=None, *, code: int = 200, token_form=None, new_token=None):
-    """The settings page, with the user's tokens for this workspace."""
+def _page(form=None, *, code: int = 200, token_form=None, new_token=None, feed_form=None,
+          new_feed=None):
+    """The settings page, with the user's tokens for this workspace: API tokens (admins) and
+    calendar feeds (every member)."""
     if form is None:
         form = SettingsForm(data={"timezone": current_user.timezone,
                                   "notify_email": current_user.notify_email or ""})
+    mine = accounts.tokens_of(current_user, current_workspace())
     return render("settings/settings.html", form=form, zones=zone_names(), email=email_enabled(),
                   token_form=token_form or TokenForm(formdata=None), new_token=new_token,
-                  tokens=accounts.tokens_of(current_user, current_workspace())
-                  if allowed("settings.create_token") else None, code=code)
+                  tokens=[t for t in mine if t.kind == "api"]
+                  if allowed("settings.create_token") else None,
+                  feeds=[t for t in mine if t.kind == "feed"],
+                  feed_form=feed_form or _feed_form(formdata=None), new_feed=new_feed,
+                  code=code)
+
+
+def _feed_form(**kwargs) -> FeedForm:
+    form = FeedForm(**kwargs)
+    form.campaign_id.choices = [(0, "the whole workspace")] + [
+        (c.id, f"campaign “{c.name}”") for c in campaigns.of_workspace(current_workspace().id)]
+    return form
+
+
+def _feed_urls(token: str, campaign_id: int) -> tuple[str, str]:
+    """The feed's https:// (or http://) address and its webcal:// form, which calendar apps
+    open as a subscription."""
+    base = current_app.config["HERALD_BASE_URL"].rstrip("/")
+    query = {"token": token} | ({"campaign_id": campaign_id} if campaign_id else {})
+    url = base + url_for("api.calendar_feed") + "?" + urlencode(query)
+    parts = urlsplit(url)
+    return url, urlunsplit(("webcal",) + tuple(parts[1:]))
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -102,6 +127,30 @@ def revoke_token(token_id: int):
     row = accounts.revoke_token(current_user, current_workspace(), token_id)
     flash(f"Token “{row.name}” revoked: it opens nothing any more.", "success")
     return redirect(url_for("settings.settings"), 303)
+
+
+@bp.post("/settings/feeds")
+def create_feed():
+    """A new calendar feed token; its subscription address is shown on this answer only."""
+    form = _feed_form()
+    if not form.validate_on_submit():
+        return _page(feed_form=form, code=400)
+    try:
+        row, plain = accounts.create_token(current_user, current_workspace(), form.name.data,
+                                           "feed")
+    except ValidationError as exc:
+        add_errors(form, exc.fields, {})
+        return _page(feed_form=form, code=422)
+    # Not a redirect: the token must not travel in a redirect's URL or sit in the session.
+    return _page(new_feed=(row, *_feed_urls(plain, form.campaign_id.data)))
+
+
+@bp.post("/settings/feeds/<id:token_id>/revoke")
+def revoke_feed(token_id: int):
+    row = accounts.revoke_token(current_user, current_workspace(), token_id, kind="feed")
+    flash(f"Calendar feed “{row.name}” revoked: calendars subscribed to it get nothing more.",
+          "success")
+    return redirect(url_for("settings.settings") + "#feeds", 303)
 
 
 @bp.post("/settings/sign-out-everywhere")

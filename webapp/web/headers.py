@@ -31,6 +31,11 @@ HEADERS = {
 }
 
 
+# Calendar apps poll the feed with If-None-Match: they keep the last answer (privately, and
+# revalidated every time; api/feeds.py says so), so it cannot be no-store.
+REVALIDATED = "api.calendar_feed"
+
+
 def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
 
@@ -41,6 +46,8 @@ def add_security_headers(response):
     response.headers.update(HEADERS)
     # Nothing but the static files may be kept by a browser or a proxy: the rest shows a
     # workspace's data, or carries a CSRF token and a session cookie (signed-out pages).
+    if request.endpoint == REVALIDATED and response.status_code in (200, 304):
+        return response
     if request.endpoint != "static":
         response.headers["Cache-Control"] = "no-store"
     return response

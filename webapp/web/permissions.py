@@ -29,6 +29,8 @@ ENDPOINTS: dict[str, str] = {
     "health.healthz": OPEN,
     "static": OPEN,
     "api.openapi": OPEN,
+    # The calendar feed: its ?token= (a feed token) is the permission (api/feeds.py checks it).
+    "api.calendar_feed": OPEN,
     # Prometheus scrapes with its own bearer token (HERALD_METRICS_TOKEN): web/metrics.py.
     "metrics.scrape": OPEN,
     # The account's own: signing out, its workspaces, its password, its sign-ins.
@@ -53,6 +55,7 @@ ENDPOINTS: dict[str, str] = {
     "imports.post_import": "editor",
     "imports.post_import_done": "viewer",
     "imports.post_import_example": "viewer",
+    "imports.post_export": "viewer",
     # The queue and the calendar.
     "queue.queue": "viewer",
     "queue.queue_tabs": "viewer",
@@ -105,6 +108,9 @@ ENDPOINTS: dict[str, str] = {
     "settings.settings": "viewer",
     "settings.create_token": "admin",
     "settings.revoke_token": "admin",
+    # A calendar feed token reads what a viewer reads: every member may make their own.
+    "settings.create_feed": "viewer",
+    "settings.revoke_feed": "viewer",
     "settings.hook_list": "admin",
     "settings.hook_create": "admin",
     "settings.hook_delete": "admin",
@@ -125,6 +131,8 @@ ENDPOINTS: dict[str, str] = {
     "api.get_workspace": "viewer",
     "api.update_workspace": "admin",
     "api.list_posts": "viewer",
+    # Viewers read every post: exporting them shows nothing more.
+    "api.export_posts": "viewer",
     "api.get_post": "viewer",
     "api.occurrences": "viewer",
     "api.create_post": "editor",
