@@ -217,7 +217,10 @@ def test_export_then_import_into_an_empty_workspace_makes_the_same_posts(app, cl
     user_id = db.session.scalar(select(Post.author_id).limit(1))
     outsider_user = create_user("outsider@example.com", PASSWORD, "Elsewhere", "admin")[0]
     assert outsider_user.id != user_id
-    imports.import_csv(elsewhere, outsider_user.id, exported.encode(), "UTC", "posts.csv")
+    imported = outsider.post("/posts/import", data=exported.encode(),
+                             content_type="text/csv", query_string={"timezone": "UTC"})
+    assert imported.status_code == 201, imported.json
+    assert imported.json["imported"] == 6 and imported.json["drafts"] == 1
 
     def posts_of(workspace_id):
         found = db.session.scalars(select(Post).where(Post.workspace_id == workspace_id)
@@ -254,3 +257,32 @@ def test_members_who_read_may_export(app, client, api, api_member, role):
     reader = api_member(f"{role}@example.com", role)
     assert "Shared" in export(reader)
     assert_error(client.get("/api/v1/posts/export.csv"), 401)
+
+
+def test_an_import_with_a_bad_row_names_it_and_writes_nothing(app, api):
+    blog = make_channel(api, "Blog hook")
+    rows = ("title,body,channels,at,timezone\n"
+            f"Fine,Hello,Blog hook,{later(2)},UTC\n"
+            f"Wrong,Hello,Blgo hook,{later(2)},UTC\n"
+            f"Zone,Hello,Blog hook,{later(2)},Mars/Base\n")
+    before = db.session.query(Post).count()
+    response = api.post("/posts/import", data={"file": (io.BytesIO(rows.encode()), "p.csv")},
+                        content_type="multipart/form-data")
+    assert response.status_code == 422
+    fields = response.json["error"]["fields"]
+    assert set(fields) == {"rows.3.channels", "rows.4.timezone"}, fields
+    assert "Blog hook" in fields["rows.3.channels"]  # did you mean
+    assert db.session.query(Post).count() == before
+    assert blog["id"]
+    for bad in ({"data": b"", "content_type": "text/csv"},
+                {"data": rows.encode(), "content_type": "text/csv",
+                 "query_string": {"timezone": "Nowhere/Atall"}}):
+        response = api.post("/posts/import", **bad)
+        assert response.status_code == 422, response.json
+    assert db.session.query(Post).count() == before
+
+
+def test_viewers_may_not_import(app, api_member):
+    viewer = api_member("viewer@example.com", "viewer")
+    response = viewer.post("/posts/import", data=b"title,body\n", content_type="text/csv")
+    assert response.status_code == 403

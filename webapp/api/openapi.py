@@ -133,6 +133,29 @@ def _op(summary, ok, *, params=(), body=None, status="200", errors=(), descripti
     return op
 
 
+
+def _import_op() -> dict:
+    """POST /posts/import: a CSV file in, as multipart `file` or as the text/csv body."""
+    op = _op("Import posts from CSV (all rows or none)", _json({
+        "type": "object", "required": ["imported", "scheduled", "drafts"], "properties": {
+            "imported": {"type": "integer"}, "scheduled": {"type": "integer"},
+            "drafts": {"type": "integer"}, "first_post_id": {"type": "integer"},
+            "last_post_id": {"type": "integer"},
+            "warnings": {"type": "array", "items": {"type": "string"}}}}, "Created"),
+        params=[_query("timezone", {"type": "string"})], status="201", errors=(403, 413),
+        description=f"The columns of GET /posts/export.csv ({', '.join(COLUMNS)}); at most "
+                    f"{CSV_MAX_ROWS:,} rows. Wall times without a `timezone` column are in "
+                    "`?timezone=`, else the token holder's zone. A refusal (422) names each "
+                    "problem under `rows.<row>` or `rows.<row>.<column>` in `fields`, rows "
+                    "numbered as a spreadsheet numbers them (the header is row 1).")
+    op["requestBody"] = {"required": True, "content": {
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                           "properties": {"file": {"type": "string",
+                                                                   "format": "binary"}}}},
+        "text/csv": {"schema": {"type": "string"}}}}
+    op["responses"]["400"] = {"$ref": "#/components/responses/BadRequest"}
+    return op
+
 def _headers(names) -> dict:
     return {name: {"$ref": f"#/components/headers/{name}"} for name in names}
 
@@ -466,6 +489,7 @@ PATHS = {
                     "starts with = + - @, a tab or a carriage return gets a leading "
                     "apostrophe (spreadsheets would run it as a formula); the import takes "
                     "it off again, so importing the file makes the same posts.")},
+    "/posts/import": {"post": _import_op()},
     "/calendar.ics": {"get": _op(
         "The workspace's calendar feed (iCalendar), for calendar apps", {
             "description": "OK", "content": {"text/calendar": {"schema": {"type": "string"}}},

@@ -133,6 +133,7 @@ ENDPOINTS: dict[str, str] = {
     "api.list_posts": "viewer",
     # Viewers read every post: exporting them shows nothing more.
     "api.export_posts": "viewer",
+    "api.import_posts": "editor",
     "api.get_post": "viewer",
     "api.occurrences": "viewer",
     "api.create_post": "editor",
