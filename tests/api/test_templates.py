@@ -242,3 +242,11 @@ def test_deleting_keeps_the_posts_made_from_it(api):
     db.session.expire_all()
     assert db.session.get(Post, post["id"]).template_id is None
     assert db.session.get(Template, template["id"]) is None
+
+
+def test_deleting_its_campaign_keeps_the_template(api):
+    campaign = api.post("/campaigns", json={"name": "Spring"}).json
+    template = make_template(api, campaign_id=campaign["id"])
+    assert api.delete(f"/campaigns/{campaign['id']}").status_code == 204
+    assert api.get(f"/templates/{template['id']}").json["campaign_id"] is None
+    assert api.post(f"/templates/{template['id']}/use", json={}).status_code == 201
