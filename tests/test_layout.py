@@ -9,7 +9,8 @@ WEBAPP = Path(__file__).resolve().parent.parent / "webapp"
 
 BASE = {"extensions", "config", "database", "crypto", "errors", "timeutil", "models"}
 FEATURES = {"auth", "dashboard", "posts", "imports", "queue", "calendar", "campaigns",
-            "approvals", "channels", "notifications", "settings", "audit", "team", "operations"}
+            "templates", "approvals", "channels", "notifications", "settings", "audit", "team",
+            "operations"}
 # What each part may import, besides itself and BASE.
 ALLOWED = {
     "models": set(),

@@ -15,7 +15,7 @@ from tests.factories import add_channel, add_delivery, add_notification, make_po
 from tests.helpers import PASSWORD, TOKEN, Api, page, sign_in, token_for
 from webapp.extensions import db
 from webapp.models import ROLES, ApiToken, Membership, UserSession
-from webapp.services import campaigns, hooks, reviews, team
+from webapp.services import campaigns, hooks, reviews, team, templates
 from webapp.services.accounts import create_user
 from webapp.web import permissions
 from webapp.web.errors import API_PREFIX
@@ -60,6 +60,8 @@ def workspace_rows(owner, user) -> dict:
                                                  "events": ["delivery.failed"]})
     invitation, _ = team.invite(workspace_id, owner.id, "invited@example.com", "viewer")
     campaign = campaigns.create(workspace_id, owner.id, {"name": "Spring"})
+    template = templates.create(workspace_id, owner.id, {"name": "Weekly tip",
+                                                         "body": "Tip of the week"})
     # A client review link (only a waiting post gets one; this post is made to wait).
     post.status = "pending_approval"
     db.session.commit()
@@ -73,7 +75,7 @@ def workspace_rows(owner, user) -> dict:
             "channel_id": channel.id, "notification_id": note.id,
             "membership_id": membership, "hook_id": hook.id,
             "invitation_id": invitation.id, "token_id": spare.id, "link_id": link.id,
-            "campaign_id": campaign.id,
+            "campaign_id": campaign.id, "template_id": template.id,
             "workspace_id": workspace_id}
 
 

@@ -45,6 +45,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         queue,
         settings,
         team,
+        templates,
         web,
     )
     from .api.inputs import IdConverter, refuse_impossible_ids
@@ -59,9 +60,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.url_value_preprocessor(refuse_impossible_ids)
     web.init_app(app)
     # One blueprint per feature (templates/<feature>/), the API, and /healthz.
-    for feature in (auth, dashboard, posts, imports, queue, calendar, campaigns, approvals,
-                    channels, notifications, settings, audit, team, operations, api, health,
-                    metrics):
+    for feature in (auth, dashboard, posts, imports, queue, calendar, campaigns, templates,
+                    approvals, channels, notifications, settings, audit, team, operations, api,
+                    health, metrics):
         app.register_blueprint(feature.bp)
     init_cli(app)
     return app

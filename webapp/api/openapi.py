@@ -20,7 +20,7 @@ from ..models import (
     TOKEN_KINDS,
 )
 from ..models.posts import POST_STATUSES, SCHEDULE_STATUSES
-from ..services import campaigns
+from ..services import campaigns, templates
 from ..services.accounts import TOKEN_NAME_MAX
 from ..services.approvals import COMMENT_MAX
 from ..services.audit import ACTION, OBJECT_TYPES
@@ -440,6 +440,39 @@ SCHEMAS |= {
                                 "additionalProperties": {"type": "integer"}}}},
 }
 
+TEMPLATE_FIELDS = {
+    "name": {"type": "string", "minLength": 1, "maxLength": templates.NAME_MAX,
+             "pattern": NOT_BLANK},
+    "description": {"type": "string", "maxLength": templates.DESCRIPTION_MAX,
+                    "nullable": True},
+    "title": POST_FIELDS["title"], "body": POST_FIELDS["body"],
+    "channel_ids": POST_FIELDS["channel_ids"] | {
+        "description": "channels of the workspace (an unknown one is 422)"},
+    "overrides": POST_FIELDS["overrides"], "tags": POST_FIELDS["tags"],
+    "priority": POST_FIELDS["priority"], "campaign_id": POST_FIELDS["campaign_id"],
+    "recurrence": {"type": "string", "nullable": True,
+                   "description": "as ScheduleIn's recurrence (an invalid rule is 422); a "
+                                  "post made from the template with a schedule that gives "
+                                  "no recurrence takes this one"},
+    "favorite": {"type": "boolean"},
+}
+SCHEMAS |= {
+    "TemplateIn": {"type": "object", "required": ["name", "body"],
+                   "properties": TEMPLATE_FIELDS},
+    "TemplatePatch": {"type": "object", "description": "Any of TemplateIn's fields.",
+                      "properties": TEMPLATE_FIELDS},
+    "Template": {"type": "object", "properties": {
+        "id": {"type": "integer"}, **{name: {k: v for k, v in schema.items()
+                                             if k in ("type", "nullable", "items")}
+                                      for name, schema in TEMPLATE_FIELDS.items()},
+        "use_count": {"type": "integer"}, "last_used_at": INSTANT,
+        "created_by": {"type": "integer", "nullable": True},
+        "created_at": INSTANT, "updated_at": INSTANT}},
+    "TemplateUse": {"type": "object", "description": "Any of PostIn's fields, overriding "
+                    "the template's; an empty body uses the template as it is.",
+                    "properties": POST_FIELDS},
+}
+
 POST = _json(_ref("Post"))
 EDIT = (403, 409)  # an editor's action on a post or delivery, which its state may refuse
 
@@ -473,6 +506,26 @@ PATHS = {
                       {"description": "Removed"}, params=ID, status="204", errors=(403,))},
     "/campaigns/{id}/stats": {"get": _op("A campaign's progress", _json(
         _ref("CampaignStats")), params=ID)},
+    "/templates": {
+        "get": _op("List templates, favourites first, then the most used and recently used",
+                   _json(_list("Template")), params=PAGE + [
+                       _id_query("campaign_id"),
+                       _query("favorites_only", {"type": "boolean", "default": False})]),
+        "post": _op("Save a template", _json(_ref("Template"), "Created"),
+                    body="TemplateIn", status="201", errors=(403,))},
+    "/templates/{id}": {
+        "get": _op("A template", _json(_ref("Template")), params=ID),
+        "patch": _op("Change a template", _json(_ref("Template")), params=ID,
+                     body="TemplatePatch", errors=(403,)),
+        "delete": _op("Remove a template; the posts made from it stay",
+                      {"description": "Removed"}, params=ID, status="204", errors=(403,))},
+    "/templates/{id}/use": {"post": _op(
+        "Make a post from the template (as POST /posts, the body's fields overriding the "
+        "template's); bumps use_count", _json(_ref("Post"), "Created"), params=ID,
+        body="TemplateUse", status="201", errors=(403,))},
+    "/templates/{id}/favorite": {"post": _op("Mark or unmark the template a favourite",
+                                             _json(_ref("Template")), params=ID,
+                                             errors=(403,))},
     "/posts": {
         "get": _op("List posts", _json(_list("Post")), params=PAGE + [
             _query("status", {"type": "string", "enum": list(POST_STATUSES)}),

@@ -138,6 +138,17 @@ def campaign(c) -> dict:
     }
 
 
+def template(t) -> dict:
+    return {
+        "id": t.id, "name": t.name, "description": t.description, "title": t.title,
+        "body": t.body, "channel_ids": list(t.channel_ids), "overrides": dict(t.overrides),
+        "tags": list(t.tags), "priority": t.priority, "campaign_id": t.campaign_id,
+        "recurrence": t.recurrence, "favorite": t.favorite, "use_count": t.use_count,
+        "last_used_at": iso_utc(t.last_used_at), "created_by": t.created_by,
+        "created_at": iso_utc(t.created_at), "updated_at": iso_utc(t.updated_at),
+    }
+
+
 def campaign_stats(s) -> dict:
     return {"campaign_id": s.campaign_id, "total_posts": s.total_posts,
             "scheduled": s.scheduled, "published": s.published, "failed": s.failed,

@@ -53,12 +53,36 @@ class Campaign(db.Model):
 
 
 class Template(db.Model):
+    """What a post can start from: its text, channels, per-channel texts, tags, priority,
+    campaign and recurrence. Using one makes a post (services.templates.use)."""
+
     id = db.Column(db.Integer, primary_key=True)
     workspace_id = db.Column(db.ForeignKey("workspace.id", ondelete="CASCADE"), nullable=False,
                              index=True)
     name = db.Column(db.String(120), nullable=False)
+    description = db.Column(db.Text, nullable=False, default="")
+    title = db.Column(db.String(200), nullable=False, default="")
     body = db.Column(db.Text, nullable=False, default="")
+    channel_ids = db.Column(db.JSON, nullable=False, default=list)
+    # {"<channel id>": "text just for that channel"}, as a post's overrides
+    overrides = db.Column(db.JSON, nullable=False, default=dict)
+    tags = db.Column(db.JSON, nullable=False, default=list)
+    priority = db.Column(db.Integer, nullable=False, default=5)
+    campaign_id = db.Column(db.ForeignKey("campaign.id", ondelete="SET NULL"))
+    # As timeutil.parse_recurrence stores it (an RRULE body, weekly:, monthly:, cron:).
+    recurrence = db.Column(db.String(500))
+    favorite = db.Column(db.Boolean, nullable=False, default=False)
+    use_count = db.Column(db.Integer, nullable=False, default=0)
+    last_used_at = db.Column(UTCDateTime)
+    created_by = db.Column(db.ForeignKey("user.id", ondelete="SET NULL"))
     created_at = db.Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = db.Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    campaign = db.relationship("Campaign")
+
+    __table_args__ = (
+        db.CheckConstraint("priority BETWEEN 1 AND 10", name="priority"),
+    )
 
 
 class Post(db.Model):

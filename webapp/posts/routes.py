@@ -7,11 +7,11 @@ from flask_login import current_user
 
 from ..errors import Conflict, Forbidden, ValidationError
 from ..extensions import db
-from ..models import POST_STATUSES, Channel, Post, Schedule
-from ..services import approvals, audit, campaigns, channels, reviews, schedules
+from ..models import POST_STATUSES, Channel, Post, Schedule, Template
+from ..services import approvals, audit, campaigns, channels, reviews, schedules, templates
 from ..services import posts as service
 from ..services.channels import PUBLISHERS
-from ..services.validation import Errors
+from ..services.validation import Errors, row_id
 from ..timeutil import now_utc
 from ..web.access import allowed, current_workspace, may
 from ..web.forms import add_errors, zone_names
@@ -67,8 +67,17 @@ def _schedule_fields(schedule: Schedule | None) -> dict:
     if schedule is None:
         return {}
     fields = {"at": schedule.start_local.strftime("%Y-%m-%dT%H:%M"),
-              "timezone": schedule.timezone, "recurrence": "none"}
-    rule = schedule.rrule
+              "timezone": schedule.timezone, **_rule_fields(schedule.rrule)}
+    if schedule.until_local is not None:
+        fields["ends"], fields["until"] = "until", schedule.until_local.strftime("%Y-%m-%d")
+    elif schedule.count is not None:
+        fields["ends"], fields["count"] = "count", str(schedule.count)
+    return normalized(fields)
+
+
+def _rule_fields(rule: str | None) -> dict:
+    """A stored recurrence as the composer's Repeat inputs show it."""
+    fields = {"recurrence": "none"}
     weekly_on = WEEKLY_ON.fullmatch(rule or "")
     monthly_on = MONTHLY_ON.fullmatch(rule or "")
     if rule in ("FREQ=DAILY", "FREQ=WEEKLY", "FREQ=MONTHLY"):
@@ -79,11 +88,7 @@ def _schedule_fields(schedule: Schedule | None) -> dict:
         fields["recurrence"], fields["monthday"] = "monthly", monthly_on.group(1)
     elif rule:
         fields["recurrence"], fields["rrule"] = "custom", rule
-    if schedule.until_local is not None:
-        fields["ends"], fields["until"] = "until", schedule.until_local.strftime("%Y-%m-%d")
-    elif schedule.count is not None:
-        fields["ends"], fields["count"] = "count", str(schedule.count)
-    return normalized(fields)
+    return fields
 
 
 def _counter(body: str, channels, chosen: list[int], texts: dict[int, str]) -> dict:
@@ -108,7 +113,7 @@ def _counter(body: str, channels, chosen: list[int], texts: dict[int, str]) -> d
 
 
 def _composer(form: PostForm, post: Post | None, chosen: list[int], texts: dict,
-              errors: dict, code: int = 200):
+              errors: dict, code: int = 200, template: Template | None = None):
     channels = _channels()
     form.campaign_id.choices = [("", "No campaign")] + [
         (str(c.id), c.name) for c in campaigns.pickable(current_workspace().id,
@@ -119,7 +124,8 @@ def _composer(form: PostForm, post: Post | None, chosen: list[int], texts: dict,
                   waits=approvals.required(current_workspace().id, current_user.id),
                   counter=_counter(form.body.data or "", channels, chosen, texts),
                   preview=_preview(form, post), zones=zone_names(),
-                  publishers=PUBLISHERS, code=code)
+                  publishers=PUBLISHERS, from_template=template,
+                  template_name=request.form.get("template_name", "")[:200], code=code)
 
 
 PREVIEW_LABELS = {"schedule.at": "Date and time", "schedule.timezone": "Timezone",
@@ -204,21 +210,54 @@ def _show_errors(form: PostForm, fields: dict) -> dict:
     return add_errors(form, fields, PostForm.ERRORS)
 
 
+def _template(raw) -> Template | None:
+    """The template the composer starts from (?template= or its hidden field), if any;
+    NotFound for one that is not the workspace's."""
+    if raw in (None, ""):
+        return None
+    return templates.get(current_workspace().id, row_id(raw) or 0)
+
+
+def _from_template(template: Template) -> tuple[PostForm, list[int], dict]:
+    """The composer filled from a template: its text, channels, per-channel texts,
+    priority, campaign and recurrence (the time is left to choose)."""
+    data = templates.post_data(template)
+    values = {"title": data["title"], "body": data["body"],
+              "priority": str(data["priority"]),
+              "campaign_id": str(data["campaign_id"] or ""),
+              **normalized({"at": "", "timezone": "", **_rule_fields(template.recurrence)})}
+    form = PostForm(data=values, default_zone=current_user.timezone)
+    texts = {int(k): v for k, v in data["overrides"].items() if k.isascii() and k.isdigit()}
+    return form, data["channel_ids"], texts
+
+
 @bp.route("/posts/new", methods=["GET", "POST"])
 def post_new():
-    form = PostForm(default_zone=current_user.timezone)
+    """The composer. From a template (?template=<id>), it starts filled from it; saving
+    makes the post through services.templates.use, which counts the use."""
     if request.method == "GET":
+        template = _template(request.args.get("template"))
+        if template is not None:
+            form, chosen, texts = _from_template(template)
+            return _composer(form, None, chosen, texts, {}, template=template)
+        form = PostForm(default_zone=current_user.timezone)
         channels = _channels()
         chosen = [c.id for c in channels] if len(channels) == 1 else []
         return _composer(form, None, chosen, {}, {})
+    form = PostForm(default_zone=current_user.timezone)
+    template = _template(request.form.get("template_id"))
     data, errors, chosen, texts = _read(form, None)
     if errors or not form.validate_on_submit():
-        return _composer(form, None, chosen, texts, _show_errors(form, errors), 422)
+        return _composer(form, None, chosen, texts, _show_errors(form, errors), 422, template)
     try:
-        post = service.create(current_workspace().id, current_user.id, data)
+        if template is not None:
+            post = templates.use(template, current_user.id, data)
+        else:
+            post = service.create(current_workspace().id, current_user.id, data)
     except ValidationError as exc:
         db.session.rollback()
-        return _composer(form, None, chosen, texts, _show_errors(form, exc.fields), 422)
+        return _composer(form, None, chosen, texts, _show_errors(form, exc.fields), 422,
+                         template)
     if _action() == "publish":
         try:
             service.publish_now(post, current_user.id)
@@ -230,6 +269,40 @@ def post_new():
     else:
         flash(SAVED.get(post.status, "Post scheduled."), "success")
     return redirect(url_for("posts.post_detail", post_id=post.id), 303)
+
+
+@bp.post("/posts/save-as-template")
+def post_save_template():
+    """"Save as template": what the composer holds (text, channels, per-channel texts,
+    priority, campaign, recurrence) becomes a template under the name typed beside the
+    button. The composer again, with the errors, when it cannot be saved."""
+    post = _template_source_post()
+    form = PostForm(default_zone=current_user.timezone)
+    chosen, texts, errors = channel_input(_channels())
+    rule_errors: dict = {}
+    rule = form.schedule_data(rule_errors)["recurrence"]
+    data = {"name": request.form.get("template_name", ""), "title": form.title.data or "",
+            "body": form.body.data or "", "priority": (form.priority.data or "").strip(),
+            "campaign_id": form.campaign_id.data or None, "channel_ids": chosen,
+            "overrides": {str(i): texts[i] for i in chosen if texts.get(i, "").strip()},
+            "recurrence": None if rule_errors else rule}
+    if errors or not form.validate_on_submit():
+        return _composer(form, post, chosen, texts, _show_errors(form, errors), 422)
+    try:
+        template = templates.create(current_workspace().id, current_user.id, data)
+    except ValidationError as exc:
+        db.session.rollback()
+        fields = {("template_name" if k == "name" else k): m for k, m in exc.fields.items()}
+        return _composer(form, _template_source_post(), chosen, texts,
+                         _show_errors(form, fields), 422)
+    flash(f"Saved as template “{template.name}”.", "success")
+    return redirect(url_for("templates.templates"), 303)
+
+
+def _template_source_post() -> Post | None:
+    """The post being edited when "Save as template" was pressed in its composer."""
+    raw = request.form.get("post_id")
+    return _get(row_id(raw) or 0) if raw else None
 
 
 @bp.route("/posts/<id:post_id>/edit", methods=["GET", "POST"])

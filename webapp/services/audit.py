@@ -25,8 +25,8 @@ from .spreadsheet import safe_cell
 from .validation import Errors, row_id
 
 # What record() names objects by (the model's class name, lower-case).
-OBJECT_TYPES = ("post", "schedule", "delivery", "channel", "campaign", "user", "apitoken",
-                "workspace", "membership", "invitation", "hook", "reviewlink")
+OBJECT_TYPES = ("post", "schedule", "delivery", "channel", "campaign", "template", "user",
+                "apitoken", "workspace", "membership", "invitation", "hook", "reviewlink")
 # An action ("post.updated"), or the start of one ending in a dot ("post.").
 ACTION = re.compile(r"[a-z_]{1,32}\.(?:[a-z_]{1,31})?")
 SYSTEM = "Herald"  # who a system event (user None) is shown as
@@ -51,6 +51,10 @@ WORDS = {
     "user.settings_changed": "changed their settings",
     "review_link.created": "made a client review link",
     "review_link.revoked": "revoked a client review link",
+    "template.created": "saved the template", "template.updated": "changed the template",
+    "template.deleted": "removed the template", "template.used": "made a post from the template",
+    "template.favorited": "marked the template a favourite",
+    "template.unfavorited": "took the template out of the favourites",
 }
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import ValidationError
 from ..extensions import db
-from ..models import CAMPAIGN_STATUSES, POST_STATUSES, Campaign, Post, Schedule
+from ..models import CAMPAIGN_STATUSES, POST_STATUSES, Campaign, Post, Schedule, Template
 from ..models.audit import record
 from ..timeutil import now_utc, parse_date
 from . import posts
@@ -203,9 +203,10 @@ def _each_post(campaign: Campaign, user_id: int | None, schedule_status: str,
 
 
 def delete(campaign: Campaign, user_id: int | None) -> None:
-    """Remove the campaign; its posts stay, filed under no campaign."""
-    db.session.execute(Post.__table__.update().where(Post.campaign_id == campaign.id)
-                       .values(campaign_id=None))
+    """Remove the campaign; its posts and templates stay, filed under no campaign."""
+    for model in (Post, Template):
+        db.session.execute(model.__table__.update().where(model.campaign_id == campaign.id)
+                           .values(campaign_id=None))
     record(campaign.workspace_id, "campaign.deleted", campaign, user_id=user_id,
            before=snapshot(campaign))
     db.session.delete(campaign)

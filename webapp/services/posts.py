@@ -75,37 +75,14 @@ def _read(workspace_id: int, data: dict,
         fields["priority"] = integer(data.get("priority", 5), "priority", errors, low=1,
                                      high=10) or 5
     if given("channel_ids"):
-        fields["channels"] = _channels(workspace_id, data.get("channel_ids"), errors)
+        fields["channels"] = channels_of(workspace_id, data.get("channel_ids"), errors)
     if given("overrides"):
-        overrides = data.get("overrides")
-        overrides = {} if overrides is None else overrides
-        if not isinstance(overrides, dict) or not all(
-                isinstance(v, str) for v in overrides.values()):
-            errors.add("overrides", "must map channel ids to text")
-            overrides = {}
-        overrides = {str(k): text(v, f"overrides.{k}", errors, max_length=BODY_MAX)
-                     for k, v in overrides.items()}
-        fields["overrides"] = {k: v for k, v in overrides.items() if v.strip()}
+        fields["overrides"] = read_overrides(data.get("overrides"), errors)
     if given("tags"):
-        tags = data.get("tags")
-        tags = [] if tags is None else tags
-        if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-            errors.add("tags", "must be a list of strings")
-            tags = []
-        fields["tags"] = [text(t, "tags", errors, max_length=TAG_MAX) for t in tags]
+        fields["tags"] = read_tags(data.get("tags"), errors)
     if given("campaign_id"):
-        campaign_id = integer(data.get("campaign_id"), "campaign_id", errors, low=1)
-        if campaign_id is not None:
-            try:
-                campaign = in_workspace(Campaign, workspace_id, campaign_id, "campaign")
-            except NotFound:
-                errors.add("campaign_id", f"unknown campaign {campaign_id}")
-            else:
-                if (campaign.status in CLOSED_CAMPAIGNS
-                        and campaign_id != (post.campaign_id if post else None)):
-                    errors.add("campaign_id", f"campaign “{campaign.name}” is archived; "
-                                              "choose another")
-        fields["campaign_id"] = campaign_id
+        fields["campaign_id"] = read_campaign(workspace_id, data.get("campaign_id"), errors,
+                                              post.campaign_id if post else None)
     spec = None
     if "schedule" in data and data["schedule"] is not None:
         spec = schedules.parse(data["schedule"], errors)
@@ -123,6 +100,44 @@ def _read(workspace_id: int, data: dict,
                 title=fields.get("title", post.title if post else ""))
     errors.raise_if_any()
     return fields, spec
+
+
+def read_overrides(value, errors: Errors) -> dict[str, str]:
+    """Per-channel texts ({"<channel id>": text}); the empty ones dropped."""
+    overrides = {} if value is None else value
+    if not isinstance(overrides, dict) or not all(
+            isinstance(v, str) for v in overrides.values()):
+        errors.add("overrides", "must map channel ids to text")
+        overrides = {}
+    overrides = {str(k): text(v, f"overrides.{k}", errors, max_length=BODY_MAX)
+                 for k, v in overrides.items()}
+    return {k: v for k, v in overrides.items() if v.strip()}
+
+
+def read_tags(value, errors: Errors) -> list[str]:
+    """A list of tags, each checked as text of at most TAG_MAX characters."""
+    tags = [] if value is None else value
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        errors.add("tags", "must be a list of strings")
+        tags = []
+    return [text(t, "tags", errors, max_length=TAG_MAX) for t in tags]
+
+
+def read_campaign(workspace_id: int, value, errors: Errors,
+                  current_id: int | None = None) -> int | None:
+    """A campaign id of the workspace, not archived (unless it is `current_id`, the one
+    the post or template is filed under already), or None."""
+    campaign_id = integer(value, "campaign_id", errors, low=1)
+    if campaign_id is not None:
+        try:
+            campaign = in_workspace(Campaign, workspace_id, campaign_id, "campaign")
+        except NotFound:
+            errors.add("campaign_id", f"unknown campaign {campaign_id}")
+        else:
+            if campaign.status in CLOSED_CAMPAIGNS and campaign_id != current_id:
+                errors.add("campaign_id", f"campaign “{campaign.name}” is archived; "
+                                          "choose another")
+    return campaign_id
 
 
 def check_texts(channels, overrides: dict, body: str, errors: Errors,
@@ -144,7 +159,9 @@ def check_texts(channels, overrides: dict, body: str, errors: Errors,
                        else f"{channel.name}: {problem}")
 
 
-def _channels(workspace_id: int, ids, errors: Errors) -> list[Channel]:
+def channels_of(workspace_id: int, ids, errors: Errors) -> list[Channel]:
+    """The workspace's channels of these ids (each once, in order); an unknown one is an
+    error."""
     if ids is None:
         ids = []
     if not isinstance(ids, list) or not all(
@@ -159,9 +176,11 @@ def _channels(workspace_id: int, ids, errors: Errors) -> list[Channel]:
     return [found[i] for i in dict.fromkeys(ids) if i in found]
 
 
-def create(workspace_id: int, user_id: int | None, data: dict) -> Post:
+def create(workspace_id: int, user_id: int | None, data: dict, *,
+           template_id: int | None = None) -> Post:
     """A new post (a draft, or scheduled with its schedule and channels) from `data`, as
-    the composer, the API and the CSV import give it; every wrong field at once."""
+    the composer, the API and the CSV import give it; every wrong field at once.
+    `template_id` names the template it was made from (services.templates.use)."""
     fields, spec = _read(workspace_id, data, None)
     errors = Errors()
     if fields["status"] == "scheduled" and spec is None:
@@ -171,7 +190,8 @@ def create(workspace_id: int, user_id: int | None, data: dict) -> Post:
     errors.raise_if_any()
     if fields["status"] == "scheduled" and approvals.required(workspace_id, user_id):
         fields["status"] = "pending_approval"
-    post = Post(workspace_id=workspace_id, author_id=user_id, **fields)
+    post = Post(workspace_id=workspace_id, author_id=user_id, template_id=template_id,
+                **fields)
     db.session.add(post)
     db.session.flush()
     if spec is not None:
