@@ -54,6 +54,7 @@ def search(workspace_id: int, *, campaign_id: int | None = None, favorites_only:
 
 
 def of_workspace(workspace_id: int, **filters) -> list[Template]:
+    """The workspace's templates matching `filters` (see search), in the library's order."""
     return db.session.scalars(search(workspace_id, **filters)).all()
 
 
@@ -182,6 +183,7 @@ def delete(template: Template, user_id: int | None) -> None:
 
 
 def toggle_favorite(template: Template, user_id: int | None) -> Template:
+    """Star the template, or take its star off (favourites come first); audited."""
     before = snapshot(template)
     template.favorite = not template.favorite
     record(template.workspace_id,
