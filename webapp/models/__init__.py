@@ -47,9 +47,11 @@ __all__ = [
     "Workspace",
     "AuditEvent", "Notification",
     "APPROVAL_MODES", "APPROVAL_STATUSES", "NOT_APPROVED", "Approval", "ReviewLink",
-    "Channel", "DELIVERY_ACTIONS", "DELIVERY_STATUSES", "FINAL", "NEEDS_ATTENTION", "IN_JOB", "OPEN", "UNTRIED", "WAITING", "Delivery",
+    "Channel", "DELIVERY_ACTIONS", "DELIVERY_STATUSES", "FINAL", "NEEDS_ATTENTION", "IN_JOB",
+    "OPEN", "UNTRIED", "WAITING", "Delivery",
     "CALL_WAITING", "HOOK_CALL_STATUSES", "HOOK_EVENTS", "Hook", "HookCall",
     "CAMPAIGN_STATUSES", "CLOSED_CAMPAIGNS", "INACTIVE_POSTS", "UNPLANNED_POSTS", "POST_STATUSES",
     "SCHEDULE_STATUSES", "Campaign", "Post", "Schedule",
-    "Template", "pattern_of", "post_channels", "unpublish_instant", "MAX_ID", "UTCDateTime", "utcnow",
+    "Template", "pattern_of", "post_channels", "unpublish_instant", "MAX_ID", "UTCDateTime",
+    "utcnow",
 ]

@@ -117,6 +117,12 @@ def _read(workspace_id: int, data: dict,
             errors.add("status", "must be 'draft' or 'scheduled'")
         fields["status"] = status
 
+    if spec is not None and spec.unpublish_local is not None:
+        check_unpublish(fields.get("channels", post.channels if post else []), errors)
+    elif spec is None and post is not None and "channels" in fields and any(
+            s.unpublish_local is not None and s.status in ("active", "paused")
+            for s in post.schedules):
+        check_unpublish(fields["channels"], errors)
     check_texts(fields.get("channels", post.channels if post else []),
                 fields.get("overrides", post.overrides if post else {}),
                 fields.get("body", post.body if post else ""), errors)
@@ -135,6 +141,17 @@ def check_texts(channels, overrides: dict, body: str, errors: Errors) -> None:
             name = f"overrides.{channel.id}" if str(channel.id) in overrides else "body"
             errors.add(name, f"too long for {channel.name}: {problem}" if "allows" in problem
                        else f"{channel.name}: {problem}")
+
+
+def check_unpublish(channels, errors: Errors, field: str = "schedule.unpublish_at") -> None:
+    """Whether every channel's platform can remove a published post; where one cannot,
+    why (its publisher's `cannot_unpublish_reason`)."""
+    for channel in channels:
+        publisher = PUBLISHERS[channel.platform]
+        if not publisher.can_unpublish:
+            errors.add(field, f"{channel.name} cannot remove a post: "
+                              f"{publisher.cannot_unpublish_reason}")
+            return
 
 
 def _channels(workspace_id: int, ids, errors: Errors) -> list[Channel]:
