@@ -145,7 +145,7 @@ def campaigns_of(workspace_id: int) -> list[Campaign]:
 def status_of(statuses: set[str], paused: bool, awaiting: bool = False) -> str:
     """One status for an occurrence from its deliveries' statuses (`awaiting`: its post
     waits for approval)."""
-    if "failed" in statuses:
+    if not statuses.isdisjoint(("failed", "unknown")):
         return "failed"
     if not statuses.isdisjoint(OPEN):
         return "paused" if paused else "awaiting" if awaiting else "scheduled"
