@@ -282,3 +282,22 @@ def test_mark_published_is_refused_for_a_waiting_delivery(api, hook_channel):
     assert answer.status_code == 409
     assert api.get(f"/deliveries?post_id={post['id']}").json["items"][0]["status"] in (
         "pending", "queued")
+
+
+def test_a_new_removal_time_for_a_post_already_up_moves_its_removal(api, masto_channel,
+                                                                    mastodon, runner):
+    post = removal_post(api, masto_channel.id, remove_in=3600)
+    published = settled(runner, post["deliveries"][0]["id"])
+    old = removal_of(post["id"])
+    assert old.due_at > datetime.now(UTC).replace(microsecond=0)
+
+    patched = api.patch(f"/posts/{post['id']}", json={"schedule": {
+        "at": soon(1), "timezone": "UTC", "unpublish_at": soon(2)}})
+    assert patched.status_code == 200, patched.json
+    new = removal_of(post["id"])
+    assert new.id != old.id and new.due_at < old.due_at
+    assert new.external_id == published.external_id
+    done = settled(runner, new.id)
+    assert done.status == "published"
+    assert [r.path for r in mastodon.deletes()] == [f"/api/v1/statuses/{published.external_id}"]
+    assert len(mastodon.posts()) == 1  # not published again at the new time

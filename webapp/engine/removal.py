@@ -13,7 +13,7 @@ from sqlalchemy import and_, insert, select
 from sqlalchemy.orm import aliased, lazyload
 
 from ..extensions import db
-from ..models import Delivery, Schedule, unpublish_instant
+from ..models import OPEN, Delivery, Schedule, unpublish_instant
 from . import jobs
 
 
@@ -61,3 +61,32 @@ def give_jobs(delivery_ids: list[int]) -> None:
     for delivery in due:
         delivery.status = "queued"
     jobs.enqueue(due)
+
+
+def replan(post_id: int, schedule: Schedule) -> int:
+    """After a post's schedule was replaced: the channels where the post is already up
+    (published, not removed) get their removal from the new schedule's time, instead of
+    the old one taken back with the old schedule. In the caller's transaction."""
+    at = unpublish_instant(schedule)
+    if at is None:
+        return 0
+    db.session.flush()
+    open_removals = set(db.session.scalars(
+        select(Delivery.channel_id).where(
+            Delivery.post_id == post_id, Delivery.action == "unpublish",
+            Delivery.status.in_(OPEN + ("published",)))))
+    latest: dict[int, Delivery] = {}
+    for d in db.session.scalars(
+            select(Delivery).where(Delivery.post_id == post_id, Delivery.action == "publish",
+                                   Delivery.status == "published")
+            .order_by(Delivery.finished_at, Delivery.id).options(lazyload("*"))):
+        latest[d.channel_id] = d
+    values = [{"workspace_id": d.workspace_id, "post_id": post_id, "schedule_id": schedule.id,
+               "channel_id": channel_id, "due_at": at, "next_attempt_at": at,
+               "priority": d.priority, "idempotency_key": uuid.uuid4().hex, "warnings": [],
+               "status": "pending", "action": "unpublish", "external_id": d.external_id,
+               "external_url": d.external_url}
+              for channel_id, d in latest.items() if channel_id not in open_removals]
+    if values:
+        db.session.execute(insert(Delivery), values)
+    return len(values)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, exists, func, select, update
 
-from ..engine import jobs, planner, post_status
+from ..engine import jobs, planner, post_status, removal
 from ..errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from ..extensions import db
 from ..models import (
@@ -317,7 +317,10 @@ def update_post(post: Post, user_id: int | None, data: dict) -> Post:
                 planner.skip_past(schedule, now_utc())
         if spec is not None:
             # A paused post stays paused when its time changes.
-            _add_schedule(post, spec).status = "paused" if paused else "active"
+            new = _add_schedule(post, spec)
+            new.status = "paused" if paused else "active"
+            # Where the post is already up, its removal follows the new schedule.
+            removal.replan(post.id, new)
     if post.status in ("scheduled", "pending_approval") and not any(
             s.next_run_at for s in post.schedules if s.status in ("active", "paused")) \
             and post.status != was:
