@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import show, soon
+from tests.helpers import composer, error_for, show, soon, submit, tomorrow_at
 from tests.platforms import Reply
 from webapp.extensions import db
 from webapp.models import AuditEvent, Delivery, Notification
@@ -301,3 +301,28 @@ def test_a_new_removal_time_for_a_post_already_up_moves_its_removal(api, masto_c
     assert done.status == "published"
     assert [r.path for r in mastodon.deletes()] == [f"/api/v1/statuses/{published.external_id}"]
     assert len(mastodon.posts()) == 1  # not published again at the new time
+
+
+def test_the_composer_plans_a_removal_and_refuses_a_channel_that_cannot(
+        signed_in, hook_channel, monkeypatch, api):
+    monkeypatch.setitem(PUBLISHERS, NoRemovalPublisher.platform, NoRemovalPublisher)
+    archive = api.post("/channels", json={"name": "Archive", "platform": "noremoval",
+                                          "config": {"url": "http://127.0.0.1:9/x"}}).json["id"]
+    assert 'name="unpublish_at"' in show(signed_in, "/posts/new")
+    before = api.get("/posts").json["total"]
+
+    refused = submit(signed_in, "/posts/new", composer(
+        [hook_channel["id"], archive], unpublish_at=tomorrow_at(18)))
+    assert refused.status_code == 422
+    assert error_for(refused.get_data(as_text=True), "unpublish_at") == (
+        "Archive cannot remove a post: its API has no way to delete an item")
+    assert api.get("/posts").json["total"] == before
+
+    saved = submit(signed_in, "/posts/new", composer([hook_channel["id"]],
+                                                     unpublish_at=tomorrow_at(18)))
+    assert saved.status_code == 303, saved.get_data(as_text=True)[:500]
+    [post] = api.get("/posts").json["items"][:1]
+    [schedule] = api.get(f"/posts/{post['id']}").json["schedules"]
+    assert schedule["unpublish_local"] == tomorrow_at(18) + ":00"
+    page = show(signed_in, saved.headers["Location"])
+    assert "Removed from the platform" in page and "18:00" in page
