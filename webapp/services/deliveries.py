@@ -20,7 +20,7 @@ from ..models import (
     pattern_of,
 )
 from ..models.audit import record
-from ..publishers.base import _UNSAFE, EXTERNAL_URL_MAX
+from ..publishers.base import EXTERNAL_URL_MAX, external_ref
 from ..timeutil import now_utc, parse_at, resolve, zone
 from . import approvals
 from .validation import in_workspace
@@ -93,11 +93,9 @@ def mark_published(delivery: Delivery, user_id: int | None,
     """Record that an unknown (or failed) delivery did go out after all: someone checked the
     platform. Conflict (reason WRONG_STATUS) for any other status; nothing is sent."""
     if external_url is not None:
-        if not isinstance(external_url, str) or not external_url.strip():
-            raise ValidationError.field("external_url", "must be a web address")
-        external_url = external_url.strip()
-        if (len(external_url) > EXTERNAL_URL_MAX or _UNSAFE.search(external_url)
-                or not external_url.lower().startswith(("http://", "https://"))):
+        # Kept only as a platform's own link would be (http(s), storable as it is).
+        _, external_url = external_ref({"url": external_url})
+        if external_url is None:
             raise ValidationError.field(
                 "external_url", f"must be an http(s) address of at most {EXTERNAL_URL_MAX} "
                                 "characters")
