@@ -1,7 +1,8 @@
 """Unpublishing at a set time (schedule.unpublish_at) and deliveries whose outcome is
 unknown, through the whole stack: API, planner, jobs, worker, real HTTP to stand-ins."""
 
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import select
 
 from tests.helpers import composer, error_for, show, soon, submit, tomorrow_at
 from tests.platforms import Reply
+from webapp.engine import planner, publishing
 from webapp.extensions import db
 from webapp.models import AuditEvent, Delivery, Notification
 from webapp.publishers import PUBLISHERS
@@ -326,3 +328,23 @@ def test_the_composer_plans_a_removal_and_refuses_a_channel_that_cannot(
     assert schedule["unpublish_local"] == tomorrow_at(18) + ":00"
     page = show(signed_in, saved.headers["Location"])
     assert "Removed from the platform" in page and "18:00" in page
+
+
+def test_a_dead_workers_delivery_on_a_platform_that_cannot_deduplicate_becomes_unknown(
+        api, once_channel, webhook, runner, app):
+    at = soon(1)
+    post = api.post("/posts", json={"body": "Only once, please", "channel_ids": [once_channel],
+                                    "schedule": {"at": at, "timezone": "UTC"}}).json
+    d_id = post["deliveries"][0]["id"]
+    due = datetime.fromisoformat(at).replace(tzinfo=UTC)
+    time.sleep(max(0.0, (due - datetime.now(UTC)).total_seconds()) + 0.05)
+    # A worker claims it and dies: it may have sent the request.
+    assert publishing.claim([(d_id, 0)], "dead-worker") == [(d_id, 0)]
+    assert planner.plan()["recovered"] == 0  # too recent to tell from a slow worker
+    later = datetime.now(UTC) + timedelta(seconds=2 * app.config["HERALD_HEARTBEAT_TTL"] + 1)
+    assert planner.plan(now=later)["recovered"] == 1
+    assert status_of(d_id) == "unknown"
+    for _ in range(2):
+        runner.step(plan=True)
+    assert status_of(d_id) == "unknown"
+    assert webhook.posts() == []  # never resent by itself
