@@ -245,14 +245,19 @@ def _mark_published(published: list[Sending], worker: str, references: bool,
         [{"delivery_id": s.delivery_id, "made": s.attempts,
           "external_id": s.result.external_id if references else None,
           "external_url": s.result.external_url if references else None} for s in published])
+    # The last resort (announce=False) records the publication alone.
     removals = removal.plan_removals([s.delivery_id for s in published
-                                      if s.action == "publish"])
+                                      if s.action == "publish"]) if announce else []
     post_status.refresh_many({s.post_id for s in published})
     notifications.resolve_for(s.delivery_id for s in published)
     if announce:
         _announce(published, worker)
     db.session.commit()
-    removal.give_jobs(removals)
+    try:
+        removal.give_jobs(removals)
+    except Exception:  # the planner gives them their jobs on its next pass
+        db.session.rollback()
+        log.exception("could not give removals %s their jobs now", removals)
     metrics.observe_published([s.due_at for s in published], now)
 
 
