@@ -15,7 +15,7 @@ from tests.platforms import Mastodon, Webhook
 from webapp import create_app
 from webapp.engine import jobs, planner
 from webapp.extensions import db
-from webapp.models import Channel, Delivery
+from webapp.models import FINAL, Channel, Delivery
 from webapp.services.accounts import create_user
 from worker import HeraldWorker
 
@@ -198,10 +198,10 @@ class Runner:
             time.sleep(0.1)
 
     def until_settled(self, delivery_ids, timeout: float = 15.0) -> list[Delivery]:
-        """Run until every delivery is published, failed or cancelled."""
+        """Run until every delivery is published, failed, cancelled or unknown."""
         def settled():
             rows = [db.session.get(Delivery, i) for i in delivery_ids]
-            return all(r.status in ("published", "failed", "cancelled") for r in rows)
+            return all(r.status in FINAL for r in rows)
         self.until(settled, timeout)
         return [db.session.get(Delivery, i) for i in delivery_ids]
 

@@ -130,19 +130,38 @@ class Webhook(Platform):
 
 class Mastodon(Platform):
     """The parts of a Mastodon instance Herald uses: statuses with Idempotency-Key and the
-    500-character limit, and verify_credentials. Accepts one access token."""
+    500-character limit, deleting a status (404 once it is gone), and verify_credentials.
+    Accepts one access token."""
 
     def __init__(self, token: str = "good-token"):
         super().__init__()
         self.token = token
         self.statuses: dict[str, dict] = {}  # by Idempotency-Key
+        self.deleted: list[str] = []  # ids of the statuses deleted, in order
         self.next_id = 1000
+
+    def live_ids(self) -> set[str]:
+        """The ids of the statuses that are up (posted, not deleted)."""
+        with self.lock:
+            return {s["id"] for s in self.statuses.values()} - set(self.deleted)
+
+    def deletes(self) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if r.method == "DELETE"]
 
     def answer(self, got):
         if got.headers.get("Authorization") != f"Bearer {self.token}":
             return Reply(401, {"error": "The access token is invalid"})
         if got.path == "/api/v1/accounts/verify_credentials" and got.method == "GET":
             return Reply(200, {"id": "1", "username": "herald"})
+        if got.method == "DELETE" and got.path.startswith("/api/v1/statuses/"):
+            status_id = got.path.rsplit("/", 1)[1]
+            with self.lock:
+                found = [s for s in self.statuses.values() if s["id"] == status_id]
+                if not found or status_id in self.deleted:
+                    return Reply(404, {"error": "Record not found"})
+                self.deleted.append(status_id)
+            return Reply(200, found[0])
         if got.path != "/api/v1/statuses" or got.method != "POST":
             return Reply(404, {"error": "Record not found"})
         text = got.json().get("status", "")

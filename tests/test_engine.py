@@ -89,7 +89,7 @@ def test_a_scheduled_post_is_published_once_not_before_its_time(api, hook_channe
     body = got.json()
     assert body == {"delivery_id": d["id"], "post_id": post["id"],
                     "channel_id": hook_channel["id"], "title": "Launch", "body": "We are live",
-                    "due_at": d["due_at"], "attempt": 1}
+                    "due_at": d["due_at"], "attempt": 1, "action": "publish"}
     assert got.headers["Idempotency-Key"] == row.idempotency_key
     assert got.headers["X-Herald-Delivery"] == str(d["id"])
     expected = hmac.new(b"hook-secret", got.body, hashlib.sha256).hexdigest()

@@ -72,6 +72,7 @@ def test_webhook_request_has_the_contracts_headers_and_body(api, hook_channel, w
     assert got.json() == {
         "delivery_id": delivery_id, "post_id": post["id"], "channel_id": hook_channel["id"],
         "title": "Title", "body": "Body text ✓", "due_at": shown["due_at"], "attempt": 1,
+        "action": "publish",
     }
     assert shown["due_at"].endswith("Z")
     # The reply's id and url are the delivery's external id and url.

@@ -10,12 +10,12 @@ CHANNEL_KEYS = {"id", "name", "platform", "color", "config", "rate_limit_per_hou
                 "created_at", "updated_at"}
 DELIVERY_KEYS = {"id", "post_id", "channel_id", "due_at", "status", "attempts", "last_error",
                  "external_id", "external_url", "started_at", "finished_at",
-                 "next_attempt_at", "warnings"}
+                 "next_attempt_at", "warnings", "action"}
 POST_KEYS = {"id", "title", "body", "channel_ids", "overrides", "tags", "priority",
              "campaign_id", "status", "created_at", "updated_at", "schedules", "deliveries",
              "approval"}
 SCHEDULE_KEYS = {"id", "action", "at", "timezone", "recurrence", "until", "count", "status",
-                 "next_run_at", "run_count", "error_count"}
+                 "next_run_at", "run_count", "error_count", "unpublish_at", "unpublish_local"}
 UTC_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z$")
 
 

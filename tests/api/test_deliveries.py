@@ -106,7 +106,8 @@ def test_queue_stats(api, webhook, runner):
     empty = api.get("/queue/stats")
     assert empty.status_code == 200
     assert empty.json["counts"] == dict.fromkeys(
-        ["pending", "queued", "publishing", "published", "retrying", "failed", "cancelled"], 0)
+        ["pending", "queued", "publishing", "published", "retrying", "failed", "cancelled",
+         "unknown"], 0)
     assert empty.json["success_rate"] is None
     started = time.monotonic()
     failed_and_published(api, webhook, runner)

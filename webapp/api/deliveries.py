@@ -9,7 +9,7 @@ from ..extensions import db
 from ..models import DELIVERY_STATUSES
 from ..services import deliveries
 from . import bp, serializers
-from .inputs import int_arg, period_args
+from .inputs import int_arg, json_body, period_args
 
 MAX_UPCOMING_HOURS = 168
 MAX_STATS_DAYS = 366
@@ -29,6 +29,15 @@ def list_deliveries():
 @bp.post("/deliveries/<id:delivery_id>/retry")
 def retry_delivery(delivery_id):
     delivery = deliveries.retry(deliveries.get(g.workspace_id, delivery_id), g.user_id)
+    return jsonify(serializers.delivery(delivery))
+
+
+@bp.post("/deliveries/<id:delivery_id>/mark-published")
+def mark_delivery_published(delivery_id):
+    delivery = deliveries.get(g.workspace_id, delivery_id)
+    # The body is optional: {"external_url"?}.
+    data = json_body() if request.get_data(cache=True).strip() else {}
+    delivery = deliveries.mark_published(delivery, g.user_id, data.get("external_url"))
     return jsonify(serializers.delivery(delivery))
 
 

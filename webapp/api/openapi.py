@@ -14,6 +14,7 @@ from ..models import (
     APPROVAL_MODES,
     APPROVAL_STATUSES,
     CAMPAIGN_STATUSES,
+    DELIVERY_ACTIONS,
     DELIVERY_STATUSES,
     HOOK_EVENTS,
     ROLES,
@@ -233,6 +234,13 @@ SCHEDULE_IN = {
         "until": {"type": "string", "nullable": True,
                   "description": "local date or date-time, not before `at`"},
         "count": {"type": "integer", "minimum": 1, "maximum": MAX_COUNT, "nullable": True},
+        "unpublish_at": {"type": "string", "nullable": True,
+                         "description": "when the published post is removed from each "
+                         "channel: local wall time in `timezone`, or an instant with an "
+                         "offset/Z, like `at`; after `at`. One-off schedules only (with "
+                         "`recurrence` it is 422), and every channel's platform must allow "
+                         "removal (otherwise 422 with the platform's reason).",
+                         "example": "2026-12-02T09:00"},
         "action": {"type": "string", "enum": ["publish"]}}}
 
 POST_FIELDS = {
@@ -291,6 +299,9 @@ SCHEMAS = {
         "rate_limit_per_hour": {"type": "integer", "nullable": True},
         "paused": {"type": "boolean"}, "created_at": INSTANT, "updated_at": INSTANT}},
     "ScheduleIn": SCHEDULE_IN,
+    "MarkPublishedIn": {"type": "object", "properties": {
+        "external_url": {"type": "string", "nullable": True, "maxLength": 1000,
+                         "description": "where it was published (http or https)"}}},
     "PostIn": {"type": "object", "required": ["body"], "properties": POST_FIELDS},
     "PostPatch": {"type": "object", "description": "Any of PostIn's fields. A post that went "
                   "out and has nothing left to come keeps its text, channels and schedule "
@@ -301,7 +312,11 @@ SCHEMAS = {
         "count": {"type": "integer", "nullable": True},
         "status": {"type": "string", "enum": list(SCHEDULE_STATUSES)},
         "next_run_at": INSTANT, "run_count": {"type": "integer"},
-        "error_count": {"type": "integer"}}},
+        "error_count": {"type": "integer"},
+        "unpublish_at": INSTANT | {"description": "when the published post is removed "
+                                   "(UTC), or null"},
+        "unpublish_local": NULLABLE_STR | {"description": "that time as wall time in "
+                                           "`timezone`"}}},
     "Post": {"type": "object", "properties": {
         "id": {"type": "integer"}, "title": {"type": "string"}, "body": {"type": "string"},
         "channel_ids": {"type": "array", "items": {"type": "integer"}},
@@ -318,7 +333,13 @@ SCHEMAS = {
     "Delivery": {"type": "object", "properties": {
         "id": {"type": "integer"}, "post_id": {"type": "integer"},
         "channel_id": {"type": "integer"}, "due_at": INSTANT,
-        "status": {"type": "string", "enum": list(DELIVERY_STATUSES)},
+        "status": {"type": "string", "enum": list(DELIVERY_STATUSES),
+                   "description": "unknown: the request may have reached a platform that "
+                   "cannot deduplicate and no answer came back; never resent by itself "
+                   "(retry it, or mark it published)"},
+        "action": {"type": "string", "enum": list(DELIVERY_ACTIONS),
+                   "description": "unpublish: removes what the channel's publication "
+                   "returned (external_id), at the schedule's unpublish_at"},
         "attempts": {"type": "integer"}, "last_error": NULLABLE_STR,
         "external_id": NULLABLE_STR, "external_url": NULLABLE_STR,
         "started_at": INSTANT, "finished_at": INSTANT, "next_attempt_at": INSTANT,
@@ -594,8 +615,15 @@ PATHS = {
     "/deliveries": {"get": _op("List deliveries", _json(_list("Delivery")), params=PAGE + [
         _query("status", {"type": "string", "enum": list(DELIVERY_STATUSES)}),
         _id_query("channel_id"), _id_query("post_id"), *_period()])},
-    "/deliveries/{id}/retry": {"post": _op("Retry a failed delivery (409 otherwise)",
+    "/deliveries/{id}/retry": {"post": _op("Retry a failed or unknown delivery (409 "
+                                           "otherwise)",
                                            _json(_ref("Delivery")), params=ID, errors=EDIT)},
+    "/deliveries/{id}/mark-published": {"post": _op(
+        "Record that an unknown (or failed) delivery did go out (409 otherwise)",
+        _json(_ref("Delivery")), params=ID, body="MarkPublishedIn", errors=EDIT,
+        description="The body is optional; nothing is sent to the platform.") | {
+        "requestBody": {"required": False, "content": {"application/json": {
+            "schema": _ref("MarkPublishedIn")}}}}},
     "/deliveries/{id}/cancel": {"post": _op("Cancel a delivery not yet published (409 "
                                             "otherwise)", _json(_ref("Delivery")), params=ID,
                                             errors=EDIT)},

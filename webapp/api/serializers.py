@@ -3,6 +3,7 @@
 from flask import g, request
 
 from ..errors import ValidationError
+from ..models import unpublish_instant
 from ..services.approvals import latest_of
 from ..services.channels import public_config
 from ..timeutil import iso_utc
@@ -31,7 +32,8 @@ def hook(h) -> dict:
 def delivery(d) -> dict:
     return {
         "id": d.id, "post_id": d.post_id, "channel_id": d.channel_id,
-        "due_at": iso_utc(d.due_at), "status": d.status, "attempts": d.attempts,
+        "due_at": iso_utc(d.due_at), "status": d.status, "action": d.action,
+        "attempts": d.attempts,
         "last_error": d.last_error, "external_id": d.external_id,
         "external_url": d.external_url, "started_at": iso_utc(d.started_at),
         "finished_at": iso_utc(d.finished_at), "next_attempt_at": iso_utc(d.next_attempt_at),
@@ -46,6 +48,10 @@ def schedule(s) -> dict:
         "until": s.until_local.isoformat() if s.until_local else None, "count": s.count,
         "status": s.status, "next_run_at": iso_utc(s.next_run_at), "run_count": s.run_count,
         "error_count": s.error_count,
+        # When the published post is removed from its channels (UTC), and that time as
+        # wall time in the schedule's zone.
+        "unpublish_at": iso_utc(unpublish_instant(s)),
+        "unpublish_local": s.unpublish_local.isoformat() if s.unpublish_local else None,
     }
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import or_, select, update
 from ..extensions import db
 from ..models import Delivery
 from ..models.audit import record
+from ..publishers import PUBLISHERS
 from ..timeutil import now_utc
 from . import hooks, jobs, metrics, notifications, post_status
 
@@ -82,6 +83,34 @@ def record_failure(delivery_id: int, attempts: int, worker: str | None, error: s
     return True
 
 
+def record_unknown(delivery_id: int, attempts: int, worker: str | None,
+                   error: str | None) -> bool:
+    """The request may have reached a platform that cannot deduplicate and no answer came
+    back: status `unknown`, never resent by itself (no retry, no job), and people are told
+    to check, then retry or mark it published."""
+    delivery = db.session.get(Delivery, delivery_id)
+    db.session.refresh(delivery)
+    if not finish(delivery_id, attempts, worker, status="unknown", last_error=error,
+                  finished_at=now_utc()):
+        return False
+    db.session.refresh(delivery)
+    record(delivery.workspace_id, "delivery.unknown", delivery,
+           after={"attempts": attempts, "error": error})
+    hooks.fire(delivery.workspace_id, "delivery.failed",
+               hooks.delivery_data(delivery, "delivery.failed"))
+    note = notifications.notify_failure(delivery, unknown=True)
+    post_status.refresh(delivery.post)
+    db.session.commit()
+    notifications.send_later(note.id)
+    return True
+
+
+def _resendable(delivery: Delivery) -> bool:
+    """Whether the delivery's platform drops a copy of a request it already has."""
+    publisher = PUBLISHERS.get(delivery.channel.platform)
+    return publisher is None or publisher.idempotent
+
+
 def recover_abandoned(now: datetime, redis_data_age: float) -> int:
     """Deliveries left in `publishing` by a worker that died (SIGKILL, lost machine).
 
@@ -108,6 +137,12 @@ def recover_abandoned(now: datetime, redis_data_age: float) -> int:
             # In the transaction record_failure commits: gone again if it loses the race.
             record(delivery.workspace_id, "delivery.recovered", delivery,
                    before={"status": "publishing", "worker": delivery.claimed_by})
+            if not _resendable(delivery):
+                # The request may have gone out, and this platform would publish it twice.
+                if record_unknown(delivery.id, delivery.attempts, delivery.claimed_by,
+                                  "the worker stopped while publishing; it may have gone out"):
+                    recovered += 1
+                continue
             if record_failure(delivery.id, delivery.attempts, delivery.claimed_by,
                               "the worker stopped while publishing", transient=True,
                               delay=0):

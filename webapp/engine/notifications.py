@@ -29,19 +29,30 @@ def one_line(text: str, limit: int) -> str:
     return flat if len(flat) <= limit else flat[:limit - 1].rstrip() + "…"
 
 
-def notify_failure(delivery) -> Notification:
-    """Record that a delivery failed for good; the caller commits, then calls send_later()."""
+def notify_failure(delivery, unknown: bool = False) -> Notification:
+    """Record that a delivery failed for good (or, `unknown`, that nobody can tell whether
+    it went out); the caller commits, then calls send_later()."""
     post = delivery.post
     channel = one_line(delivery.channel.name, 60)
-    prefix = f"Not published to {channel}: "
+    removal = delivery.action == "unpublish"
+    if unknown:
+        prefix = (f"May have been removed from {channel}: " if removal
+                  else f"May have been published to {channel}: ")
+    else:
+        prefix = f"Not removed from {channel}: " if removal else f"Not published to {channel}: "
     label = one_line(post.title or post.body, min(60 if not post.title else TITLE_MAX,
                                                   TITLE_MAX - len(prefix)))
-    note = Notification(
-        workspace_id=delivery.workspace_id, kind="delivery_failed", delivery_id=delivery.id,
-        title=prefix + label,
-        body=(f"Delivery {delivery.id} of post {post.id} to {delivery.channel.name} failed "
-              f"after {delivery.attempts} attempt(s): {delivery.last_error}"),
-    )
+    what = "The removal" if removal else "Delivery"
+    if unknown:
+        body = (f"{what} {delivery.id} of post {post.id} to {delivery.channel.name} got no "
+                f"answer, and the platform cannot tell a copy from a new post: it may have "
+                f"been {'removed' if removal else 'published'}: check, then retry or mark it "
+                f"{'done' if removal else 'published'} ({delivery.last_error})")
+    else:
+        body = (f"{what} {delivery.id} of post {post.id} to {delivery.channel.name} failed "
+                f"after {delivery.attempts} attempt(s): {delivery.last_error}")
+    note = Notification(workspace_id=delivery.workspace_id, kind="delivery_failed",
+                        delivery_id=delivery.id, title=prefix + label, body=body)
     db.session.add(note)
     return note
 

@@ -124,7 +124,8 @@ def _materialize(ids: list[int], until: datetime, occurrences: int | None = None
         channels.setdefault(post_id, []).append(channel_id)
     waiting = dict(db.session.execute(
         select(Delivery.schedule_id, func.count(distinct(Delivery.due_at)))
-        .where(Delivery.schedule_id.in_(ids), Delivery.status.in_(OPEN))
+        .where(Delivery.schedule_id.in_(ids), Delivery.status.in_(OPEN),
+               Delivery.action == "publish")
         .group_by(Delivery.schedule_id)).all())
     # A one-off post goes to each channel once: a new time for a partly published post
     # must not send it again where it already went.
@@ -133,7 +134,8 @@ def _materialize(ids: list[int], until: datetime, occurrences: int | None = None
     starts = [s.next_run_at for s in schedules if s.next_run_at is not None]
     taken = set(db.session.execute(
         select(Delivery.schedule_id, Delivery.channel_id, Delivery.due_at)
-        .where(Delivery.schedule_id.in_(ids), Delivery.due_at >= min(starts)))) if starts else set()
+        .where(Delivery.schedule_id.in_(ids), Delivery.due_at >= min(starts),
+               Delivery.action == "publish"))) if starts else set()
 
     rows = []
     for schedule in schedules:
@@ -188,6 +190,7 @@ def _published_channels(post_ids: set[int]) -> dict[int, set[int]]:
                 select(Delivery.post_id, Delivery.channel_id)
                 .outerjoin(Schedule, Schedule.id == Delivery.schedule_id)
                 .where(Delivery.post_id.in_(post_ids), Delivery.status == "published",
+                       Delivery.action == "publish",
                        or_(Delivery.schedule_id.is_(None), Schedule.rrule.is_(None)))):
             reached.setdefault(post_id, set()).add(channel_id)
     return reached

@@ -3,8 +3,11 @@
 from sqlalchemy import select, update
 
 from ..extensions import db
-from ..models import OPEN, Delivery, Post, Schedule
+from ..models import NEEDS_ATTENTION, OPEN, Delivery, Post, Schedule
 
+# A post's status follows its publications; removals (action `unpublish`) come after the
+# post went out and leave it published.
+PUBLICATIONS = Delivery.action == "publish"
 # Set by people, not derived from deliveries.
 MANUAL = ("draft", "pending_approval", "cancelled")
 
@@ -14,15 +17,15 @@ def derive(status: str, delivery_statuses: set[str],
     """(the post's status, whether its finished schedules are now completed), from its
     current status, the statuses of its deliveries and its schedules' (status, next_run_at).
 
-    A failed delivery shows at once (failed, or partially_published when another channel
-    got the post) even while a recurring schedule goes on; otherwise the post stays
+    A failed (or unknown) delivery shows at once (failed, or partially_published when
+    another channel got the post) even while a recurring schedule goes on; otherwise the post stays
     scheduled while anything is still to come, and is published when everything went out.
     """
     if status in MANUAL:
         return status, False
     waiting = bool(delivery_statuses & set(OPEN))
     upcoming = any(s == "active" and next_run is not None for s, next_run in schedules)
-    if "failed" in delivery_statuses:
+    if not delivery_statuses.isdisjoint(NEEDS_ATTENTION):
         status = "partially_published" if "published" in delivery_statuses else "failed"
     elif upcoming or waiting:
         status = "scheduled"
@@ -36,7 +39,7 @@ def derive(status: str, delivery_statuses: set[str],
 def refresh(post: Post) -> None:
     """Recompute a post's status (the ORM object and its schedules)."""
     statuses = set(db.session.scalars(
-        select(Delivery.status).where(Delivery.post_id == post.id).distinct()))
+        select(Delivery.status).where(Delivery.post_id == post.id, PUBLICATIONS).distinct()))
     post.status, complete = derive(post.status, statuses,
                                    [(s.status, s.next_run_at) for s in post.schedules])
     if complete:
@@ -54,7 +57,8 @@ def refresh_many(post_ids: set[int]) -> None:
     current = dict(db.session.execute(select(Post.id, Post.status).where(Post.id.in_(ids))).all())
     statuses: dict[int, set[str]] = {post_id: set() for post_id in current}
     for post_id, status in db.session.execute(
-            select(Delivery.post_id, Delivery.status).where(Delivery.post_id.in_(ids))
+            select(Delivery.post_id, Delivery.status).where(Delivery.post_id.in_(ids),
+                                                            PUBLICATIONS)
             .distinct()):
         statuses[post_id].add(status)
     schedules: dict[int, list] = {post_id: [] for post_id in current}

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from flask import current_app
 from rq import get_current_job
-from sqlalchemy import bindparam, exists, select, update
+from sqlalchemy import bindparam, exists, func, select, update
 from sqlalchemy.orm import joinedload, lazyload
 
 from .. import database, publishers
@@ -22,7 +22,7 @@ from ..extensions import db
 from ..models import INACTIVE_POSTS, WAITING, Delivery, Hook, Post
 from ..publishers.base import safe_result
 from ..timeutil import iso_utc, now_utc
-from . import attempts, hooks, jobs, metrics, notifications, post_status
+from . import attempts, hooks, jobs, metrics, notifications, post_status, removal
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class Sending:
     publisher: publishers.Publisher | None = None
     message: publishers.Message | None = None
     result: publishers.PublishResult | None = None
+    action: str = "publish"
 
 
 def publish_batch(items: list[list[int]]) -> str:
@@ -89,6 +90,14 @@ def publish_batch(items: list[list[int]]) -> str:
     return f"{len(published)} published, {len(sendings) - len(published)} failed"
 
 
+def _unknown(sending: Sending) -> bool:
+    """Whether the outcome cannot be known and must not be resent: the request may have
+    reached a platform that cannot deduplicate."""
+    result = sending.result
+    return bool(result.unknown) and not result.transient and not (
+        sending.publisher is not None and sending.publisher.idempotent)
+
+
 def _prepare(sendings: list[Sending]) -> None:
     """Build each claimed delivery's publisher and message; a delivery whose channel cannot
     be used (bad configuration, a bug) gets a permanent failure instead."""
@@ -103,6 +112,7 @@ def _prepare(sendings: list[Sending]) -> None:
         post, channel = delivery.post, delivery.channel
         sending.post_id = post.id
         sending.due_at = delivery.due_at
+        sending.action = delivery.action
         try:
             if channel.id not in channel_publishers:
                 channel_publishers[channel.id] = publishers.for_channel(
@@ -112,7 +122,10 @@ def _prepare(sendings: list[Sending]) -> None:
                 delivery_id=delivery.id, post_id=post.id, channel_id=channel.id,
                 title=post.title, body=post.body_for(channel.id),
                 due_at=iso_utc(delivery.due_at), attempt=delivery.attempts,
-                idempotency_key=delivery.idempotency_key, tags=tuple(post.tags or ()))
+                idempotency_key=delivery.idempotency_key, tags=tuple(post.tags or ()),
+                action=delivery.action,
+                # A removal carries what it removes: the publication's external id.
+                external_id=delivery.external_id if delivery.action == "unpublish" else None)
         except Exception as exc:
             log.exception("cannot publish delivery %s", delivery.id)
             sending.result = publishers.PublishResult(ok=False, transient=False,
@@ -144,6 +157,8 @@ _POOL: ThreadPoolExecutor | None = None
 
 def _publish_one(sending: Sending) -> publishers.PublishResult:
     try:
+        if sending.message.action == "unpublish":
+            return sending.publisher.unpublish(sending.message)
         return sending.publisher.publish(sending.message)
     except Exception as exc:  # a bug must not leave the delivery stuck in `publishing`
         log.exception("publishing delivery %s failed", sending.delivery_id)
@@ -224,16 +239,26 @@ def _mark_published(published: list[Sending], worker: str, references: bool,
         update(table)
         .where(table.c.id == bindparam("delivery_id"), table.c.status == "publishing",
                table.c.attempts == bindparam("made"), table.c.claimed_by == worker)
+        # A removal keeps the reference of what it removed when the platform names nothing.
         .values(status="published", finished_at=now, last_error=None,
-                external_id=bindparam("external_id"), external_url=bindparam("external_url")),
+                external_id=func.coalesce(bindparam("external_id"), table.c.external_id),
+                external_url=func.coalesce(bindparam("external_url"), table.c.external_url)),
         [{"delivery_id": s.delivery_id, "made": s.attempts,
           "external_id": s.result.external_id if references else None,
           "external_url": s.result.external_url if references else None} for s in published])
+    # The last resort (announce=False) records the publication alone.
+    removals = removal.plan_removals([s.delivery_id for s in published
+                                      if s.action == "publish"]) if announce else []
     post_status.refresh_many({s.post_id for s in published})
     notifications.resolve_for(s.delivery_id for s in published)
     if announce:
         _announce(published, worker)
     db.session.commit()
+    try:
+        removal.give_jobs(removals)
+    except Exception:  # the planner gives them their jobs on its next pass
+        db.session.rollback()
+        log.exception("could not give removals %s their jobs now", removals)
     metrics.observe_published([s.due_at for s in published], now)
 
 
@@ -255,6 +280,16 @@ def _record_failure_contained(sending: Sending, worker: str) -> None:
     """record_failure for one delivery of a batch; should its error text still be refused,
     the failure is recorded without it, so the rest of the batch is recorded all the same."""
     result = sending.result
+    if _unknown(sending):
+        try:
+            attempts.record_unknown(sending.delivery_id, sending.attempts, worker, result.error)
+        except Exception:
+            db.session.rollback()
+            log.exception("could not record the unknown outcome of delivery %s as given",
+                          sending.delivery_id)
+            attempts.record_unknown(sending.delivery_id, sending.attempts, worker,
+                                    "no answer came back; it may have gone out")
+        return
     try:
         attempts.record_failure(sending.delivery_id, sending.attempts, worker, result.error,
                        transient=result.transient, delay=result.retry_after, at_least=True)

@@ -4,7 +4,9 @@ from ..extensions import db
 from .types import UTCDateTime, utcnow
 
 DELIVERY_STATUSES = ("pending", "queued", "publishing", "published", "retrying", "failed",
-                     "cancelled")
+                     "cancelled", "unknown")
+# What a delivery does on its channel: send the post, or remove what was sent.
+DELIVERY_ACTIONS = ("publish", "unpublish")
 # Waiting to be published: a worker may claim a delivery only from these states.
 WAITING = ("pending", "queued", "retrying")
 # Not yet tried (a new delivery, or one given its job).
@@ -13,8 +15,12 @@ UNTRIED = ("pending", "queued")
 IN_JOB = ("queued", "retrying")
 # Not settled yet: waiting, or being published right now.
 OPEN = ("pending", "queued", "publishing", "retrying")
-# Settled: nothing more happens to these unless someone acts on them.
-FINAL = ("published", "failed", "cancelled")
+# Settled: nothing more happens to these unless someone acts on them. `unknown`: the
+# request may have reached a platform that cannot deduplicate and no answer came back;
+# it is never resent by itself.
+FINAL = ("published", "failed", "cancelled", "unknown")
+# Someone has to look: retried by hand (or, for `unknown`, marked published).
+NEEDS_ATTENTION = ("failed", "unknown")
 
 
 class Delivery(db.Model):
@@ -29,6 +35,8 @@ class Delivery(db.Model):
     # When the next attempt may start: due_at for the first, later for retries.
     next_attempt_at = db.Column(UTCDateTime, nullable=False, index=True)
     status = db.Column(db.String(16), nullable=False, default="pending", index=True)
+    action = db.Column(db.String(16), nullable=False, default="publish",
+                       server_default="publish")
     priority = db.Column(db.Integer, nullable=False, default=5)
     attempts = db.Column(db.Integer, nullable=False, default=0)
     # Attempts made before the last manual retry: the retry policy counts from there.
@@ -51,8 +59,10 @@ class Delivery(db.Model):
 
     __table_args__ = (
         db.CheckConstraint(f"status IN {DELIVERY_STATUSES!r}", name="status"),
-        # One delivery per occurrence and channel, however often the planner runs.
-        db.UniqueConstraint("schedule_id", "channel_id", "due_at",
+        db.CheckConstraint(f"action IN {DELIVERY_ACTIONS!r}", name="action"),
+        # One delivery per occurrence, channel and action, however often the planner runs
+        # (a removal may fall on the time of a delivery moved by hand).
+        db.UniqueConstraint("schedule_id", "channel_id", "due_at", "action",
                             name="uq_delivery_occurrence"),
         db.Index("ix_delivery_status_next_attempt", "status", "next_attempt_at"),
         # The queue's tabs and counts, and the dashboard, per workspace.

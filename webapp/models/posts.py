@@ -1,9 +1,10 @@
 """Posts (the content), their schedules (when), campaigns and templates."""
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from ..extensions import db
-from ..timeutil import Pattern
+from ..timeutil import Pattern, resolve
 from .types import UTCDateTime, utcnow
 
 POST_STATUSES = ("draft", "pending_approval", "scheduled", "published", "partially_published",
@@ -131,6 +132,11 @@ class Schedule(db.Model):
     until_local = db.Column(db.DateTime)
     until_fold = db.Column(db.Boolean, nullable=False, default=False, server_default=db.false())
     count = db.Column(db.Integer)
+    # When what was published is removed from the platform again (one-off schedules): wall
+    # time in `timezone`, with its fold like start_local.
+    unpublish_local = db.Column(db.DateTime)
+    unpublish_fold = db.Column(db.Boolean, nullable=False, default=False,
+                               server_default=db.false())
     status = db.Column(db.String(16), nullable=False, default="active", index=True)
     # The next occurrence not yet turned into deliveries, as wall time and as instant.
     next_run_local = db.Column(db.DateTime)
@@ -145,6 +151,14 @@ class Schedule(db.Model):
         db.CheckConstraint("action IN ('publish', 'unpublish')", name="action"),
         db.CheckConstraint(f"status IN {SCHEDULE_STATUSES!r}", name="status"),
     )
+
+
+def unpublish_instant(schedule) -> datetime | None:
+    """When the schedule's published post is removed (UTC), or None."""
+    if schedule.unpublish_local is None:
+        return None
+    return resolve(schedule.unpublish_local.replace(fold=int(schedule.unpublish_fold)),
+                   ZoneInfo(schedule.timezone)).at
 
 
 def pattern_of(schedule) -> Pattern:

@@ -34,6 +34,8 @@ class PostForm(Form):
     ends = RadioField("Ends", default="never", validate_choice=False)
     until = StringField("Last date", render_kw={"type": "date"})
     count = StringField("Number of times", render_kw={"type": "number", "min": 1})
+    unpublish_at = StringField("Remove from the platform at…",
+                               render_kw={"type": "datetime-local"})
     priority = StringField("Priority (1 = lowest, 10 = highest)", default="5",
                            render_kw={"type": "number", "min": 1, "max": 10})
     # Choices: the workspace's campaigns (routes.py); the service checks the one chosen.
@@ -42,6 +44,7 @@ class PostForm(Form):
     ERRORS = {"schedule.at": "at", "schedule.timezone": "timezone",
               "schedule.recurrence": "recurrence", "schedule.until": "until",
               "schedule.count": "count", "schedule.monthday": "monthday",
+              "schedule.unpublish_at": "unpublish_at",
               "campaign_id": "campaign_id"}
 
     def __init__(self, *args, default_zone: str = "UTC", **kwargs):
@@ -58,7 +61,8 @@ class PostForm(Form):
             "recurrence": self.recurrence.data or "none", "weekdays": self.weekdays.data or [],
             "monthday": (self.monthday.data or "").strip(),
             "rrule": (self.rrule.data or "").strip(), "ends": self.ends.data or "never",
-            "until": (self.until.data or "").strip(), "count": (self.count.data or "").strip()})
+            "until": (self.until.data or "").strip(), "count": (self.count.data or "").strip(),
+            "unpublish_at": (self.unpublish_at.data or "").strip()})
 
     def schedule_data(self, errors: dict) -> dict:
         """The API's schedule object from the inputs; problems only the form can see go
@@ -97,7 +101,8 @@ class PostForm(Form):
             elif ends != "never":
                 errors["schedule.until"] = "choose when the repetition ends"
         schedule = {"at": (self.at.data or "").strip(), "timezone": self.timezone.data,
-                    "recurrence": rule, "until": until, "count": count}
+                    "recurrence": rule, "until": until, "count": count,
+                    "unpublish_at": (self.unpublish_at.data or "").strip() or None}
         return schedule
 
 
@@ -116,6 +121,7 @@ def normalized(values: dict) -> dict:
         "ends": ends if repeating else "never",
         "until": values.get("until", "") if repeating and ends == "until" else "",
         "count": values.get("count", "") if repeating and ends == "count" else "",
+        "unpublish_at": values.get("unpublish_at", ""),
     }
 
 

@@ -72,6 +72,8 @@ def _schedule_fields(schedule: Schedule | None) -> dict:
         fields["ends"], fields["until"] = "until", schedule.until_local.strftime("%Y-%m-%d")
     elif schedule.count is not None:
         fields["ends"], fields["count"] = "count", str(schedule.count)
+    if schedule.unpublish_local is not None:
+        fields["unpublish_at"] = schedule.unpublish_local.strftime("%Y-%m-%dT%H:%M")
     return normalized(fields)
 
 

@@ -1,6 +1,7 @@
-"""Mastodon: POST /api/v1/statuses with the instance's own Idempotency-Key support."""
+"""Mastodon: POST /api/v1/statuses with the instance's own Idempotency-Key support;
+DELETE /api/v1/statuses/:id to remove one."""
 
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin
 
 from ..errors import ValidationError
 from .base import FormField, Message, PublishResult
@@ -23,6 +24,7 @@ class MastodonPublisher(HttpPublisher):
     optional_fields = ("visibility",)
     visibilities = ("public", "unlisted", "private", "direct")
     max_length = 500
+    can_unpublish = True
 
     @classmethod
     def validate_config(cls, config, allow_private):
@@ -46,6 +48,22 @@ class MastodonPublisher(HttpPublisher):
             headers={**self._auth(), "Idempotency-Key": message.idempotency_key},
         )
         return self.result_of(response)
+
+    def unpublish(self, message: Message) -> PublishResult:
+        if not message.external_id:
+            return PublishResult(ok=False, transient=False,
+                                 error="nothing to remove: Mastodon returned no status id")
+        response = self.send(
+            "DELETE", self._url(f"/api/v1/statuses/{quote(message.external_id, safe='')}"),
+            headers=self._auth())
+        if not isinstance(response, PublishResult) and response.status_code == 404:
+            # Already gone (deleted by hand, or by an earlier attempt whose answer was lost).
+            return PublishResult(ok=True)
+        result = self.result_of(response)
+        if result.ok:
+            # The reply is the deleted status: keep the publication's own reference.
+            result.external_id = result.external_url = None
+        return result
 
     def check(self) -> PublishResult:
         response = self.send("GET", self._url("/api/v1/accounts/verify_credentials"),

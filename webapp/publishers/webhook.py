@@ -21,6 +21,7 @@ class WebhookPublisher(HttpPublisher):
     label = "Webhook"
     secret_fields = ("secret",)
     required_fields = ("url",)
+    can_unpublish = True
     form_fields = (
         FormField("url", "Webhook URL", "url", "https://",
                   "Herald POSTs each post as JSON to this address, with the headers "
@@ -37,7 +38,18 @@ class WebhookPublisher(HttpPublisher):
         check_url(config["url"], "config.url", allow_private)
 
     def publish(self, message: Message) -> PublishResult:
-        body = json.dumps({
+        return self._post(message)
+
+    def unpublish(self, message: Message) -> PublishResult:
+        # The same message with action "unpublish" and the id the endpoint returned when
+        # the post went out: the endpoint removes it.
+        result = self._post(message)
+        if result.ok:
+            result.external_id = result.external_url = None
+        return result
+
+    def _post(self, message: Message) -> PublishResult:
+        fields = {
             "delivery_id": message.delivery_id,
             "post_id": message.post_id,
             "channel_id": message.channel_id,
@@ -45,7 +57,11 @@ class WebhookPublisher(HttpPublisher):
             "body": message.body,
             "due_at": message.due_at,
             "attempt": message.attempt,
-        }).encode()
+            "action": message.action,
+        }
+        if message.action == "unpublish":
+            fields["external_id"] = message.external_id
+        body = json.dumps(fields).encode()
         headers = {
             "Content-Type": "application/json",
             "Idempotency-Key": message.idempotency_key,

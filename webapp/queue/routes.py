@@ -106,7 +106,7 @@ def _row_response(delivery: Delivery, notice: str | None = None, triggers=()):
     if final:
         # The tab counts are out of date now, and a failure has written a notification.
         events.append("queue-counts-changed")
-        if delivery.status == "failed":
+        if delivery.status in ("failed", "unknown"):
             events.append("notifications-changed")
     if events:
         response.headers["HX-Trigger"] = ", ".join(dict.fromkeys(events))
@@ -136,6 +136,12 @@ def _act(delivery_id: int, action, done: str):
 @bp.post("/deliveries/<id:delivery_id>/retry")
 def delivery_retry(delivery_id):
     return _act(delivery_id, service.retry, "Trying again now.")
+
+
+@bp.post("/deliveries/<id:delivery_id>/mark-published")
+def delivery_mark_published(delivery_id):
+    """Someone checked: an unknown delivery did go out."""
+    return _act(delivery_id, service.mark_published, "Marked published.")
 
 
 @bp.post("/deliveries/<id:delivery_id>/cancel")

@@ -44,6 +44,8 @@ WORDS = {
     "delivery.recovered": "recovered a delivery a stopped worker left",
     "delivery.cancelled": "cancelled the delivery", "delivery.moved": "moved the delivery",
     "delivery.published_now": "sent the delivery now",
+    "delivery.marked_published": "marked the delivery published",
+    "delivery.unknown": "could not tell whether the delivery went out",
     "channel.created": "connected the channel", "channel.updated": "changed the channel",
     "channel.deleted": "removed the channel", "channel.paused": "paused the channel",
     "channel.resumed": "resumed the channel", "token.created": "created an API token",

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from ..errors import DomainError
 from ..extensions import db
-from ..models import INACTIVE_POSTS, WAITING, Delivery
+from ..models import INACTIVE_POSTS, NEEDS_ATTENTION, WAITING, Delivery
 from . import deliveries, posts
 from .queue import post_paused
 
@@ -45,13 +45,14 @@ ACTIONS = {
     "publish_now": Action("sent to publish now", WAITING),
     "pause": Action("paused", (), per_post=True),
     "resume": Action("resumed", (), per_post=True),
-    "retry": Action("sent to retry", ("failed",)),
+    "retry": Action("sent to retry", NEEDS_ATTENTION),
     "cancel": Action("cancelled", WAITING),
 }
 # Why a delivery in this status is left alone.
 NOT_APPLICABLE = {
     "published": "already published", "cancelled": "already cancelled",
     "publishing": "being published right now", "failed": "it failed (retry it instead)",
+    "unknown": "its outcome is unknown (retry it, or mark it published)",
     "pending": "not failed", "queued": "not failed", "retrying": "not failed (still retrying)",
 }
 # What a row says when its post could not be paused or resumed.

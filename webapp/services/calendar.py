@@ -150,7 +150,7 @@ def campaigns_of(workspace_id: int) -> list[Campaign]:
 def status_of(statuses: set[str], paused: bool, awaiting: bool = False) -> str:
     """One status for an occurrence from its deliveries' statuses (`awaiting`: its post
     waits for approval)."""
-    if "failed" in statuses:
+    if not statuses.isdisjoint(("failed", "unknown")):
         return "failed"
     if not statuses.isdisjoint(OPEN):
         return "paused" if paused else "awaiting" if awaiting else "scheduled"
@@ -221,8 +221,9 @@ def _materialised(workspace_id, start, end, tz, infos, campaign_id) -> list[Item
                Schedule.rrule, Schedule.status)
         .join(Post, Post.id == Delivery.post_id)
         .outerjoin(Schedule, Schedule.id == Delivery.schedule_id)
+        # Occurrences are publications; removals show in the queue and on the post page.
         .where(Delivery.workspace_id == workspace_id, Post.workspace_id == workspace_id,
-               Delivery.due_at >= start, Delivery.due_at < end)
+               Delivery.due_at >= start, Delivery.due_at < end, Delivery.action == "publish")
         .order_by(Delivery.due_at, Delivery.post_id, Delivery.schedule_id, Delivery.channel_id))
     if campaign_id is not None:
         query = query.where(Post.campaign_id == campaign_id)
@@ -395,7 +396,8 @@ def _deliveries(workspace_id, post_id, schedule_id, at) -> list[Delivery]:
     return list(db.session.scalars(
         select(Delivery).where(Delivery.workspace_id == workspace_id,
                                Delivery.post_id == post_id, same_schedule,
-                               Delivery.due_at >= at, Delivery.due_at < at + timedelta(seconds=1))
+                               Delivery.action == "publish", Delivery.due_at >= at,
+                               Delivery.due_at < at + timedelta(seconds=1))
         .order_by(Delivery.channel_id)))
 
 

@@ -5,12 +5,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, cast, extract, func, select, update
 
-from ..engine import jobs, planner, post_status
+from ..engine import jobs, notifications, planner, post_status
 from ..errors import Conflict, Forbidden, ValidationError
 from ..extensions import db
 from ..models import (
     DELIVERY_STATUSES,
     INACTIVE_POSTS,
+    NEEDS_ATTENTION,
     OPEN,
     UNTRIED,
     WAITING,
@@ -19,6 +20,7 @@ from ..models import (
     pattern_of,
 )
 from ..models.audit import record
+from ..publishers.base import EXTERNAL_URL_MAX, external_ref
 from ..timeutil import now_utc, parse_at, resolve, zone
 from . import approvals
 from .validation import in_workspace
@@ -67,13 +69,13 @@ def _transition(delivery: Delivery, allowed: tuple, **values) -> bool:
 
 
 def retry(delivery: Delivery, user_id: int | None) -> Delivery:
-    """Try a failed delivery again now, with a fresh run of the retry policy and the same
-    idempotency key."""
-    if not _transition(delivery, ("failed",), status="pending", next_attempt_at=now_utc(),
+    """Try a failed (or unknown: someone checked it did not go out) delivery again now,
+    with a fresh run of the retry policy and the same idempotency key."""
+    if not _transition(delivery, NEEDS_ATTENTION, status="pending", next_attempt_at=now_utc(),
                        retry_base=Delivery.attempts, finished_at=None):
         db.session.rollback()
-        raise Conflict(f"delivery {delivery.id} is {delivery.status}; only failed ones retry",
-                       reason=WRONG_STATUS)
+        raise Conflict(f"delivery {delivery.id} is {delivery.status}; only failed or unknown "
+                       "ones retry", reason=WRONG_STATUS)
     db.session.refresh(delivery)
     record(delivery.workspace_id, "delivery.retried", delivery, user_id=user_id)
     post_status.refresh(delivery.post)
@@ -83,6 +85,34 @@ def retry(delivery: Delivery, user_id: int | None) -> Delivery:
     if not delivery.channel.paused:
         delivery.status = "queued"
         jobs.enqueue([delivery])
+    return delivery
+
+
+def mark_published(delivery: Delivery, user_id: int | None,
+                   external_url: str | None = None) -> Delivery:
+    """Record that an unknown (or failed) delivery did go out after all: someone checked the
+    platform. Conflict (reason WRONG_STATUS) for any other status; nothing is sent."""
+    if external_url is not None:
+        # Kept only as a platform's own link would be (http(s), storable as it is).
+        _, external_url = external_ref({"url": external_url})
+        if external_url is None:
+            raise ValidationError.field(
+                "external_url", f"must be an http(s) address of at most {EXTERNAL_URL_MAX} "
+                                "characters")
+    before = {"status": delivery.status, "last_error": delivery.last_error}
+    values = {"status": "published", "finished_at": now_utc(), "last_error": None}
+    if external_url is not None:
+        values["external_url"] = external_url
+    if not _transition(delivery, NEEDS_ATTENTION, **values):
+        db.session.rollback()
+        raise Conflict(f"delivery {delivery.id} is {delivery.status}; only unknown or failed "
+                       "ones can be marked published", reason=WRONG_STATUS)
+    db.session.refresh(delivery)
+    record(delivery.workspace_id, "delivery.marked_published", delivery, user_id=user_id,
+           before=before, after={"status": "published", "external_url": external_url})
+    notifications.resolve_for([delivery.id])
+    post_status.refresh(delivery.post)
+    db.session.commit()
     return delivery
 
 

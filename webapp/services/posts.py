@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, exists, func, select, update
 
-from ..engine import jobs, planner, post_status
+from ..engine import jobs, planner, post_status, removal
 from ..errors import Conflict, DomainError, Forbidden, NotFound, ValidationError
 from ..extensions import db
 from ..models import (
@@ -94,6 +94,12 @@ def _read(workspace_id: int, data: dict,
             errors.add("status", "must be 'draft' or 'scheduled'")
         fields["status"] = status
 
+    if spec is not None and spec.unpublish_local is not None:
+        check_unpublish(fields.get("channels", post.channels if post else []), errors)
+    elif spec is None and post is not None and "channels" in fields and any(
+            s.unpublish_local is not None and s.status in ("active", "paused")
+            for s in post.schedules):
+        check_unpublish(fields["channels"], errors)
     check_texts(fields.get("channels", post.channels if post else []),
                 fields.get("overrides", post.overrides if post else {}),
                 fields.get("body", post.body if post else ""), errors,
@@ -157,6 +163,17 @@ def check_texts(channels, overrides: dict, body: str, errors: Errors,
             name = f"overrides.{channel.id}" if str(channel.id) in overrides else "body"
             errors.add(name, f"too long for {channel.name}: {problem}" if "allows" in problem
                        else f"{channel.name}: {problem}")
+
+
+def check_unpublish(channels, errors: Errors, field: str = "schedule.unpublish_at") -> None:
+    """Whether every channel's platform can remove a published post; where one cannot,
+    why (its publisher's `cannot_unpublish_reason`)."""
+    for channel in channels:
+        publisher = PUBLISHERS[channel.platform]
+        if not publisher.can_unpublish:
+            errors.add(field, f"{channel.name} cannot remove a post: "
+                              f"{publisher.cannot_unpublish_reason}")
+            return
 
 
 def channels_of(workspace_id: int, ids, errors: Errors) -> list[Channel]:
@@ -327,7 +344,10 @@ def update_post(post: Post, user_id: int | None, data: dict) -> Post:
                 planner.skip_past(schedule, now_utc())
         if spec is not None:
             # A paused post stays paused when its time changes.
-            _add_schedule(post, spec).status = "paused" if paused else "active"
+            new = _add_schedule(post, spec)
+            new.status = "paused" if paused else "active"
+            # Where the post is already up, its removal follows the new schedule.
+            removal.replan(post.id, new)
     if post.status in ("scheduled", "pending_approval") and not any(
             s.next_run_at for s in post.schedules if s.status in ("active", "paused")) \
             and post.status != was:

@@ -19,7 +19,8 @@ PER_PAGE = 50
 TABS = {
     "upcoming": WAITING,
     "publishing": ("publishing",),
-    "failed": ("failed",),
+    # Unknown outcomes need someone to look, like failures: they show together.
+    "failed": ("failed", "unknown"),
     "published": ("published",),
     "cancelled": ("cancelled",),
 }

@@ -38,6 +38,8 @@ class ScheduleSpec:
     until_local: datetime | None
     count: int | None
     action: str = "publish"
+    # When the published post is removed again (one-off schedules only), as wall time.
+    unpublish_local: datetime | None = None
 
     @property
     def pattern(self) -> Pattern:
@@ -50,7 +52,10 @@ class ScheduleSpec:
                 "timezone": self.timezone, "rrule": self.rrule,
                 "until_local": self.until_local,
                 "until_fold": bool(self.until_local.fold) if self.until_local else False,
-                "count": self.count, "action": self.action}
+                "count": self.count, "action": self.action,
+                "unpublish_local": self.unpublish_local,
+                "unpublish_fold": bool(self.unpublish_local.fold)
+                if self.unpublish_local else False}
 
 
 def parse(data, errors: Errors, prefix: str = "schedule.") -> ScheduleSpec | None:
@@ -80,6 +85,12 @@ def parse(data, errors: Errors, prefix: str = "schedule.") -> ScheduleSpec | Non
         until = parse_until(data.get("until"), tz, prefix + "until")
     except ValidationError as exc:
         errors.capture(exc)
+    unpublish = None
+    if data.get("unpublish_at") not in (None, ""):
+        try:
+            unpublish = parse_at(data.get("unpublish_at"), tz, prefix + "unpublish_at")
+        except ValidationError as exc:
+            errors.capture(exc)
     if len(errors.fields) > before:
         return None
     now = now_utc()
@@ -90,7 +101,17 @@ def parse(data, errors: Errors, prefix: str = "schedule.") -> ScheduleSpec | Non
     if until is not None and resolve(until, tz).at < given.at:
         errors.add(prefix + "until", "is before the first occurrence")
         return None
-    spec = ScheduleSpec(start, tz.key, rrule, until, count)
+    if unpublish is not None:
+        if rrule is not None:
+            errors.add(prefix + "unpublish_at",
+                       "only a one-off post can be removed at a set time; a recurring "
+                       "schedule publishes again and again (remove the recurrence, or "
+                       "leave unpublish_at out)")
+            return None
+        if resolve(unpublish, tz).at <= given.at:
+            errors.add(prefix + "unpublish_at", "must be after the post goes out (at)")
+            return None
+    spec = ScheduleSpec(start, tz.key, rrule, until, count, unpublish_local=unpublish)
     first = first_occurrence(spec)
     if first is None:
         errors.add(prefix + "recurrence", "the schedule has no occurrence")
