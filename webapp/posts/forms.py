@@ -8,7 +8,7 @@ from ..web.forms import CheckboxesField, Form, zone_field
 
 RECURRENCES = [("none", "Does not repeat"), ("daily", "Every day"), ("weekly", "Every week"),
                ("monthly", "Every month (same day)"),
-               ("custom", "Custom rule (weekly:, monthly:, cron: or RRULE)")]
+               ("custom", "Custom rule…")]
 ENDS = [("never", "Never"), ("until", "On a date"), ("count", "After a number of times")]
 WEEKDAYS = [("MO", "Mon"), ("TU", "Tue"), ("WE", "Wed"), ("TH", "Thu"), ("FR", "Fri"),
             ("SA", "Sat"), ("SU", "Sun")]
