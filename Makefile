@@ -1,5 +1,5 @@
 # Herald: `make run` to start everything locally, `make test` for the whole suite
-# (four pytest processes, each idle test handed on to whichever is free: most tests wait on
+# (six pytest processes, each idle test handed on to whichever is free: most tests wait on
 # real time, not on the CPU).
 PYTHON ?= python3
 VENV := .venv
@@ -22,7 +22,7 @@ run: install
 
 test: install
 	@test -e $${HERALD_CHROMIUM:-/usr/bin/chromium} || echo "make test: no Chromium at $${HERALD_CHROMIUM:-/usr/bin/chromium}: the browser tests will be SKIPPED (apt-get install -y chromium, or run .ci/run as root)"
-	$(BIN)/python -m pytest -n 4 --dist worksteal
+	$(BIN)/python -m pytest -n 6 --dist worksteal
 
 lint: install
 	$(BIN)/ruff check webapp tests bench worker.py
