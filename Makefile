@@ -1,6 +1,5 @@
 # Herald: `make run` to start everything locally, `make test` for the whole suite
-# (six pytest processes, each idle test handed on to whichever is free: most tests wait on
-# real time, not on the CPU).
+# (six pytest processes, each test handed on to whichever is free; four measured the same).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
