@@ -1,9 +1,7 @@
 """The composer's form."""
 
-from flask import request
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 
-from ..services.validation import row_id
 from ..web.forms import CheckboxesField, Form, zone_field
 
 RECURRENCES = [("none", "Does not repeat"), ("daily", "Every day"), ("weekly", "Every week"),
@@ -124,14 +122,3 @@ def normalized(values: dict) -> dict:
         "unpublish_at": values.get("unpublish_at", ""),
     }
 
-
-def channel_input(channels) -> tuple[list[int], dict[int, str], dict]:
-    """The checked channel ids, every per-channel text typed (checked or not), and errors."""
-    ids, errors = [], {}
-    for raw in request.form.getlist("channel_ids"):
-        if row_id(raw) is not None:
-            ids.append(row_id(raw))
-        else:
-            errors["channel_ids"] = f"unknown channel {raw[:20]!r}"
-    texts = {c.id: request.form.get(f"override_{c.id}", "") for c in channels}
-    return list(dict.fromkeys(ids)), texts, errors

@@ -14,10 +14,10 @@ from ..services.channels import PUBLISHERS
 from ..services.validation import Errors, row_id
 from ..timeutil import now_utc
 from ..web.access import allowed, current_workspace, may
-from ..web.forms import add_errors, zone_names
+from ..web.forms import add_errors, channel_input, zone_names
 from ..web.htmx import int_arg, render, wants_fragment
 from . import bp
-from .forms import WEEKDAYS, PostForm, channel_input, normalized
+from .forms import WEEKDAYS, PostForm, normalized
 
 PER_PAGE = 50
 OCCURRENCES_SHOWN = 10

@@ -1,9 +1,7 @@
 """The template form."""
 
-from flask import request
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 
-from ..services.validation import row_id
 from ..web.forms import Form
 
 
@@ -47,14 +45,3 @@ class TemplateForm(Form):
                 "overrides": {str(i): texts[i] for i in channel_ids
                               if texts.get(i, "").strip()}}
 
-
-def channel_input(channels) -> tuple[list[int], dict[int, str], dict]:
-    """The checked channel ids, every per-channel text typed, and errors."""
-    ids, errors = [], {}
-    for raw in request.form.getlist("channel_ids"):
-        if row_id(raw) is not None:
-            ids.append(row_id(raw))
-        else:
-            errors["channel_ids"] = f"unknown channel {raw[:20]!r}"
-    texts = {c.id: request.form.get(f"override_{c.id}", "") for c in channels}
-    return list(dict.fromkeys(ids)), texts, errors

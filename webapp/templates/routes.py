@@ -10,10 +10,10 @@ from ..extensions import db
 from ..services import campaigns, channels
 from ..services import templates as service
 from ..web.access import current_workspace
-from ..web.forms import add_errors
+from ..web.forms import add_errors, channel_input
 from ..web.htmx import render, wants_fragment
 from . import bp
-from .forms import TemplateForm, channel_input
+from .forms import TemplateForm
 
 SEARCH_MAX = 200
 

@@ -2,10 +2,12 @@
 
 from functools import cache
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..services.validation import row_id
 from ..timeutil import common_zones
 
 
@@ -52,3 +54,16 @@ class Form(FlaskForm):
         super().__init__(*args, **kwargs)
         for name, choices in self.CHOICES.items():
             getattr(self, name).choices = list(choices)
+
+
+def channel_input(channels) -> tuple[list[int], dict[int, str], dict]:
+    """The channels ticked in a composer-like form (each once), every per-channel text typed
+    (ticked or not), and errors: the forms of posts and templates read them alike."""
+    ids, errors = [], {}
+    for raw in request.form.getlist("channel_ids"):
+        if row_id(raw) is not None:
+            ids.append(row_id(raw))
+        else:
+            errors["channel_ids"] = f"unknown channel {raw[:20]!r}"
+    texts = {c.id: request.form.get(f"override_{c.id}", "") for c in channels}
+    return list(dict.fromkeys(ids)), texts, errors
