@@ -68,19 +68,7 @@ def record_failure(delivery_id: int, attempts: int, worker: str | None, error: s
         if jobs.needs_job_now(delivery):
             jobs.enqueue([delivery])
         return True
-    if not finish(delivery_id, attempts, worker, status="failed", last_error=error,
-                   finished_at=now):
-        return False
-    db.session.refresh(delivery)
-    record(delivery.workspace_id, "delivery.failed", delivery,
-           after={"attempts": attempts, "error": error})
-    hooks.fire(delivery.workspace_id, "delivery.failed",
-               hooks.delivery_data(delivery, "delivery.failed"))
-    note = notifications.notify_failure(delivery)
-    post_status.refresh(delivery.post)
-    db.session.commit()
-    notifications.send_later(note.id)
-    return True
+    return _give_up(delivery, attempts, worker, error, "failed", now)
 
 
 def record_unknown(delivery_id: int, attempts: int, worker: str | None,
@@ -90,15 +78,22 @@ def record_unknown(delivery_id: int, attempts: int, worker: str | None,
     to check, then retry or mark it published."""
     delivery = db.session.get(Delivery, delivery_id)
     db.session.refresh(delivery)
-    if not finish(delivery_id, attempts, worker, status="unknown", last_error=error,
-                  finished_at=now_utc()):
+    return _give_up(delivery, attempts, worker, error, "unknown", now_utc())
+
+
+def _give_up(delivery: Delivery, attempts: int, worker: str | None, error: str | None,
+             status: str, now: datetime) -> bool:
+    """End the delivery with no attempt to come (`failed` or `unknown`): audited, the
+    workspace's hooks called (`delivery.failed` for both), the team notified."""
+    if not finish(delivery.id, attempts, worker, status=status, last_error=error,
+                  finished_at=now):
         return False
     db.session.refresh(delivery)
-    record(delivery.workspace_id, "delivery.unknown", delivery,
+    record(delivery.workspace_id, f"delivery.{status}", delivery,
            after={"attempts": attempts, "error": error})
     hooks.fire(delivery.workspace_id, "delivery.failed",
                hooks.delivery_data(delivery, "delivery.failed"))
-    note = notifications.notify_failure(delivery, unknown=True)
+    note = notifications.notify_failure(delivery, unknown=status == "unknown")
     post_status.refresh(delivery.post)
     db.session.commit()
     notifications.send_later(note.id)
