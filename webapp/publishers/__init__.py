@@ -26,10 +26,11 @@ def for_channel(channel, *, redis=None) -> Publisher:
     """A ready publisher for a Channel row (credentials decrypted in memory only).
 
     `redis` (the engine's connection) keeps the sessions of platforms that sign in
-    (Bluesky) from one job and process to the next; without it a publisher opens its own."""
+    (`keeps_session`: Bluesky) from one job and process to the next; without it a publisher
+    opens its own."""
     cls = PUBLISHERS[channel.platform]
     extra = {}
-    if redis is not None and cls is BlueskyPublisher:
+    if redis is not None and cls.keeps_session:
         extra["store"] = SessionStore(redis, sealer(), channel.id, cls.platform)
     return cls(channel.config, decrypt(channel.secrets_encrypted),
                timeout=current_app.config["HERALD_HTTP_TIMEOUT"],

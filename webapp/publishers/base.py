@@ -139,6 +139,9 @@ class Publisher:
     # Whether a published post can be removed (`unpublish`); when not, why (shown by the
     # composer and the API's 422 before anything is scheduled).
     can_unpublish: bool = False
+    # Whether it signs in and keeps a session between jobs (for_channel then gives it a
+    # SessionStore in Redis): its constructor takes `store`.
+    keeps_session: bool = False
     cannot_unpublish_reason: str = "this platform does not let Herald remove a post"
 
     def __init__(self, config: dict, secrets: dict, *, timeout: float, allow_private: bool):

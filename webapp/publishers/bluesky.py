@@ -183,6 +183,7 @@ class BlueskyPublisher(HttpPublisher):
     max_length = 300
     idempotent = True  # the record key is the delivery's: see record_key
     can_unpublish = True
+    keeps_session = True  # createSession is limited to 30 per 5 minutes
 
     def __init__(self, config, secrets, *, timeout, allow_private, resolve=None,
                  store: SessionStore | None = None):
